@@ -1,0 +1,184 @@
+"""The ``brain3d`` command: a thin layer over the library API.
+
+Every subcommand loads the one configuration (``config.yaml``, then ``--config``
+files merged on top, then ``--set key.path=value``), configures logging, and calls
+library functions. Errors the product raises on purpose are printed as one clear
+message (exit status 2 for configuration errors, 1 for the rest).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from brain3d import __version__
+from brain3d.config import Config, load_config
+from brain3d.errors import Brain3DError, ConfigError
+
+logger = logging.getLogger("brain3d.cli")
+
+#: Third-party loggers that are noisy at INFO.
+_QUIET_LIBRARIES = ("onnxscript", "onnx_ir", "torch", "urllib3", "matplotlib", "PIL")
+
+
+def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("configuration")
+    group.add_argument(
+        "--base-config", type=Path, default=None, metavar="PATH",
+        help="main configuration file (default: $BRAIN3D_CONFIG, ./config.yaml, or the repository's)",
+    )
+    group.add_argument(
+        "--config", dest="extra_configs", type=Path, action="append", default=[], metavar="PATH",
+        help="YAML file merged on top of the main configuration (repeatable)",
+    )
+    group.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+        help="override one value, read as YAML, e.g. --set window.hop=16 (repeatable)",
+    )
+
+
+def _load(args: argparse.Namespace) -> Config:
+    return load_config(args.base_config, extra_files=args.extra_configs, overrides=args.overrides)
+
+
+def _setup_logging(config: Config, verbose: bool) -> None:
+    level = logging.DEBUG if verbose else getattr(logging, config.logging.level)
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if config.logging.file is not None:
+        config.logging.file.parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(config.logging.file))
+    logging.basicConfig(
+        level=level, handlers=handlers, force=True,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    for name in _QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
+
+
+# ---------------------------------------------------------------------- commands
+def _cmd_config(args: argparse.Namespace, config: Config) -> int:
+    print(config.to_yaml(), end="")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace, config: Config) -> int:
+    from export_onnx import ensure_exported, read_metadata
+
+    if args.output is not None:
+        config.onnx.path = args.output.resolve()
+    if args.precision is not None:
+        config.onnx.precision = args.precision
+    path, parity = ensure_exported(config, force=args.force)
+    metadata = read_metadata(path)
+    summary = {
+        "path": str(path),
+        "precision": metadata.precision,
+        "channels": metadata.n_channels,
+        "samples": metadata.n_times,
+        "sfreq_hz": metadata.sfreq,
+        "image_size": metadata.image_size,
+        "normalization": metadata.normalization,
+        "weights_sha256": metadata.weights_sha256,
+        "trained_weights": metadata.trained,
+        "parity": parity.summary() if parity is not None else "up to date (not re-exported; use --force)",
+    }
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace, config: Config) -> int:
+    from export_onnx import open_fast_path
+    from realtime.interim_run import run_fast_path_on_test_signal
+
+    if args.source != "simulate":
+        raise ConfigError(
+            f"--source {args.source} needs the acquisition sources, which are not built yet; "
+            "use --source simulate"
+        )
+    session = open_fast_path(config)
+    report = run_fast_path_on_test_signal(config, session, args.duration, paced=not args.unpaced)
+    result = report.to_dict()
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2))
+    weights = "trained" if report.trained_weights else "UNTRAINED (no checkpoint shipped yet)"
+    print(f"source        : {report.source}")
+    print(f"fast path     : onnxruntime {report.provider}, {report.precision}, {weights} weights")
+    print(f"windows       : {report.windows} in {report.duration_s:.1f} s ({report.window_rate_hz:.1f}/s)")
+    print(
+        f"inference     : p50 {report.inference_p50_ms:.2f} ms, p99 {report.inference_p99_ms:.2f} ms, "
+        f"max {report.inference_max_ms:.2f} ms (window in -> latent + image out)"
+    )
+    print(f"decoded image : mean {report.image_mean:+.3f}, std {report.image_std:.3f} (range -1..1)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``brain3d`` command."""
+    parser = argparse.ArgumentParser(
+        prog="brain3d",
+        description="Brain3D Live: EEG -> image -> structured description -> 3D, in real time.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = commands.add_parser(
+        "run", help="run the main job (default: fast path on generated EEG, no headset needed)",
+        description="Run the main job. Until the live pipeline lands, this feeds a synthetic "
+        "test signal through the exported fast path at the live window rate and prints figures.",
+    )
+    run.add_argument("--source", default="simulate", help="simulate (default), lsl, brainflow or replay:FILE")
+    run.add_argument("--duration", type=float, default=10.0, metavar="SECONDS", help="stream time to run (default 10)")
+    run.add_argument("--headless", action="store_true", help="no window (offscreen rendering)")
+    run.add_argument("--unpaced", action="store_true", help="feed windows as fast as possible")
+    run.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the figures as JSON")
+    run.set_defaults(handler=_cmd_run)
+
+    export = commands.add_parser(
+        "export", help="export encoder + decoder to ONNX with metadata and a parity check",
+        description="Export the configured checkpoint (encoder + decoder) as one ONNX graph, "
+        "check it against torch and store channels, rate, window and weights hash in it.",
+    )
+    export.add_argument("--output", type=Path, default=None, metavar="PATH", help="graph path (default: onnx.path)")
+    export.add_argument("--precision", choices=("fp32", "fp16", "int8"), default=None, help="default: onnx.precision")
+    export.add_argument("--force", action="store_true", help="export even if the graph is up to date")
+    export.set_defaults(handler=_cmd_export)
+
+    show = commands.add_parser(
+        "config", help="validate the configuration and print it resolved",
+        description="Load config.yaml plus --config files and --set overrides, validate, print as YAML.",
+    )
+    show.set_defaults(handler=_cmd_config)
+
+    for sub in (run, export, show):
+        _add_config_options(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``brain3d`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace, Config], int] = args.handler
+    try:
+        config = _load(args)
+        _setup_logging(config, args.verbose)
+        return handler(args, config)
+    except ConfigError as exc:
+        print(f"brain3d: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except Brain3DError as exc:
+        print(f"brain3d: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("brain3d: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""Checkpoints in safetensors, carrying the architecture config and a weights hash.
+
+Nothing here unpickles: safetensors stores raw tensors plus string metadata. A
+checkpoint's metadata holds ``brain3d_config`` (the :class:`Brain3DConfig` as JSON),
+``weights_sha256`` (over tensor names, dtypes, shapes and bytes) and
+``format_version``. Loading verifies the hash, so bit rot inside the tensor data is
+caught, not only a broken header.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+from pydantic import ValidationError
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from brain3d.errors import ModelLoadError
+from brain3d.models.brain3d import Brain3D
+from brain3d.models.config import Brain3DConfig
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_FORMAT_VERSION = "1"
+
+
+def state_dict_sha256(state: Mapping[str, torch.Tensor]) -> str:
+    """Hash of a state dict: names, dtypes, shapes and bytes, in sorted name order."""
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        tensor = state[name].detach().cpu().contiguous()
+        digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
+        # reshape(-1) first: a 0-d tensor cannot be viewed as bytes directly
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def save_checkpoint(
+    model: Brain3D, path: str | os.PathLike[str], extra_metadata: Mapping[str, str] | None = None
+) -> str:
+    """Write ``model`` to a safetensors file.
+
+    Parameters
+    ----------
+    model : Brain3D
+        The network; its config is stored with the weights.
+    path : path-like
+        Destination ``.safetensors`` file (folders are created).
+    extra_metadata : mapping of str to str, optional
+        More metadata (e.g. training command, data description).
+
+    Returns
+    -------
+    str
+        The weights hash written into the metadata.
+    """
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    weights_hash = state_dict_sha256(state)
+    metadata = dict(extra_metadata or {})
+    metadata.update(
+        brain3d_config=model.config.model_dump_json(),
+        weights_sha256=weights_hash,
+        format_version=CHECKPOINT_FORMAT_VERSION,
+    )
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(target.suffix + ".tmp")
+    save_file(state, str(tmp), metadata=metadata)
+    os.replace(tmp, target)  # atomic: a crash never leaves a half-written checkpoint
+    logger.info("saved checkpoint %s (sha256 %s)", target, weights_hash[:12])
+    return weights_hash
+
+
+def read_checkpoint(
+    path: str | os.PathLike[str],
+) -> tuple[Brain3DConfig, dict[str, torch.Tensor], dict[str, str]]:
+    """Read and verify a checkpoint without building a model.
+
+    Returns
+    -------
+    config : Brain3DConfig
+    state : dict of str to torch.Tensor
+    metadata : dict of str to str
+
+    Raises
+    ------
+    ModelLoadError
+        Missing file, not safetensors, truncated, no/invalid config, hash mismatch.
+    """
+    source = Path(path)
+    if not source.is_file():
+        raise ModelLoadError(
+            f"checkpoint {source} does not exist; train one with `brain3d train` or fix "
+            "model.weights in config.yaml"
+        )
+    try:
+        with safe_open(str(source), framework="pt") as handle:
+            metadata = dict(handle.metadata() or {})
+            state = {name: handle.get_tensor(name) for name in handle.keys()}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise ModelLoadError(
+            f"checkpoint {source} is corrupt or truncated and cannot be read as "
+            f"safetensors ({exc}); restore it from the repository or retrain"
+        ) from exc
+    raw_config = metadata.get("brain3d_config")
+    if raw_config is None:
+        raise ModelLoadError(
+            f"checkpoint {source} has no 'brain3d_config' metadata; it was not written by "
+            "brain3d.models.save_checkpoint"
+        )
+    try:
+        config = Brain3DConfig.model_validate(json.loads(raw_config))
+    except (json.JSONDecodeError, ValidationError) as exc:
+        raise ModelLoadError(f"checkpoint {source} carries an invalid model config: {exc}") from exc
+    expected_hash = metadata.get("weights_sha256")
+    if expected_hash is not None and state_dict_sha256(state) != expected_hash:
+        raise ModelLoadError(
+            f"checkpoint {source} is corrupt: its tensors do not match the weights hash "
+            "stored in it; restore it from the repository or retrain"
+        )
+    return config, state, metadata
+
+
+def load_state_strict(model: torch.nn.Module, state: Mapping[str, torch.Tensor], source: str) -> None:
+    """Load ``state`` into ``model``, naming every missing, unexpected or mis-shaped tensor."""
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    mis_shaped = [
+        f"{name}: checkpoint {tuple(state[name].shape)} vs model {tuple(own[name].shape)}"
+        for name in sorted(set(own) & set(state))
+        if own[name].shape != state[name].shape
+    ]
+    if missing or unexpected or mis_shaped:
+        parts = []
+        if mis_shaped:
+            parts.append("shape mismatch: " + "; ".join(mis_shaped))
+        if missing:
+            parts.append("missing from checkpoint: " + ", ".join(missing))
+        if unexpected:
+            parts.append("not in the model: " + ", ".join(unexpected))
+        raise ModelLoadError(
+            f"checkpoint {source} does not fit this architecture ({' | '.join(parts)}); "
+            "build the model from the checkpoint's own config (load_checkpoint) or "
+            "retrain for this config"
+        )
+    model.load_state_dict(dict(state), strict=True)
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> Brain3D:
+    """Build a :class:`Brain3D` from a checkpoint's own config and load its weights.
+
+    The model is returned in eval mode.
+    """
+    config, state, _ = read_checkpoint(path)
+    model = Brain3D(config)
+    load_state_strict(model, state, str(path))
+    return model.eval()
+
+
+def load_weights(model: Brain3D, path: str | os.PathLike[str]) -> Brain3D:
+    """Load a checkpoint into an existing model, which must have the same architecture."""
+    _, state, _ = read_checkpoint(path)
+    load_state_strict(model, state, str(path))
+    return model

@@ -1,0 +1,69 @@
+"""The brain3d command: help, config errors, export and the interim main job."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from brain3d.cli import build_parser, main
+
+
+def test_help_lists_every_subcommand_with_one_line(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    for command in ("run", "export", "config"):
+        assert any(line.strip().startswith(command + " ") for line in text.splitlines()), command
+    subparsers = next(a for a in build_parser()._actions if a.dest == "command")
+    assert all(action.help for action in subparsers._choices_actions)
+
+
+def test_console_script_runs_as_a_module():
+    result = subprocess.run([sys.executable, "-m", "brain3d", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and "brain3d" in result.stdout
+
+
+def test_config_error_exits_2_with_the_key(capsys):
+    assert main(["config", "--set", "window.samples=64"]) == 2
+    err = capsys.readouterr().err
+    assert "configuration error" in err and "window.samples = 64" in err
+
+
+def test_config_prints_the_resolved_config(capsys):
+    assert main(["config", "--set", "window.hop=16"]) == 0
+    assert "hop: 16" in capsys.readouterr().out
+
+
+def test_export_writes_a_graph_and_reports_parity(tmp_path, capsys):
+    out = tmp_path / "graph.onnx"
+    args = ["export", "--output", str(out), "--set", f"model.weights={tmp_path / 'none.safetensors'}"]
+    assert main(args) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert out.is_file() and summary["path"] == str(out)
+    assert summary["trained_weights"] is False
+    assert "PASSED" in summary["parity"]
+
+
+def test_run_feeds_windows_and_reports_figures(tmp_path, capsys):
+    report = tmp_path / "run.json"
+    args = [
+        "run", "--duration", "1", "--unpaced", "--json", str(report),
+        "--set", f"model.weights={tmp_path / 'none.safetensors'}",
+        "--set", f"onnx.path={tmp_path / 'fp.onnx'}",
+        "--set", "onnx.providers=[cpu]",
+    ]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "not recorded EEG" in out and "UNTRAINED" in out
+    figures = json.loads(report.read_text())
+    assert figures["windows"] == 8  # 1 s at hop 32 / 256 Hz
+    assert 0 < figures["inference_p50_ms"] <= figures["inference_p99_ms"]
+
+
+def test_sources_not_built_yet_are_refused_clearly(capsys):
+    assert main(["run", "--source", "lsl"]) == 2
+    assert "not built yet" in capsys.readouterr().err

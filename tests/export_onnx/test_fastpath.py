@@ -1,0 +1,74 @@
+"""The fast path from the configuration: load or init, export when stale, refuse mismatches."""
+
+from __future__ import annotations
+
+import pytest
+
+from brain3d.config import load_config
+from brain3d.errors import ModelLoadError
+from brain3d.models import Brain3DConfig, save_checkpoint
+from export_onnx import ensure_exported, load_model, open_fast_path, read_metadata, variant_path
+from tests.conftest import REPO_ROOT, make_model
+
+
+def _config(tmp_path, *overrides):
+    return load_config(
+        REPO_ROOT / "config.yaml",
+        overrides=[
+            f"model.weights={tmp_path / 'w.safetensors'}",
+            f"onnx.path={tmp_path / 'fp.onnx'}",
+            "onnx.providers=[cpu]",
+            "onnx.warmup_runs=1",
+            *overrides,
+        ],
+    )
+
+
+def test_without_a_checkpoint_the_model_is_untrained_and_says_so(tmp_path, caplog):
+    loaded = load_model(_config(tmp_path))
+    assert loaded.trained is False
+    assert "UNTRAINED" in caplog.text
+    assert loaded.source == "untrained (seed 0)"
+
+
+def test_export_is_reused_until_the_weights_change(tmp_path):
+    config = _config(tmp_path)
+    path, parity = ensure_exported(config)
+    assert parity is not None and parity.passed
+    assert ensure_exported(config)[1] is None  # up to date: not exported again
+
+    trained = make_model(seed=5)
+    save_checkpoint(trained, config.model.weights)
+    path, parity = ensure_exported(config)
+    assert parity is not None  # stale (other weights): exported again
+    metadata = read_metadata(path)
+    assert metadata.trained is True
+    session = open_fast_path(config)
+    assert session.metadata.weights_sha256 == metadata.weights_sha256
+
+
+def test_configured_precision_gets_its_own_graph(tmp_path):
+    config = _config(tmp_path, "onnx.precision=int8")
+    path, parity = ensure_exported(config)
+    assert path == variant_path(config.onnx.path, "int8")
+    assert read_metadata(path).precision == "int8" and parity.passed
+
+
+def test_checkpoint_for_other_channels_is_refused(tmp_path):
+    config = _config(tmp_path)
+    save_checkpoint(make_model(Brain3DConfig.for_channels(32)), config.model.weights)
+    with pytest.raises(ModelLoadError, match="does not fit the configuration: channels"):
+        load_model(config)
+
+
+def test_stale_graph_for_another_window_is_re_exported(tmp_path):
+    ensure_exported(_config(tmp_path))
+    config = _config(tmp_path, "window.samples=512")
+    path, parity = ensure_exported(config)
+    assert parity is not None and read_metadata(path).n_times == 512
+
+
+def test_explicit_graph_that_disagrees_with_the_config_is_refused(tmp_path):
+    path, _ = ensure_exported(_config(tmp_path))
+    with pytest.raises(ModelLoadError, match="window: model 256 samples, window.samples 512"):
+        open_fast_path(_config(tmp_path, "window.samples=512"), path=path)
