@@ -209,15 +209,14 @@ class PreprocessingConfig(_Section):
     """Streaming, causal preprocessing (issue 5). Frequencies in Hz, amplitudes in µV.
 
     ``normalization`` is also stored in the exported model's metadata, because the
-    model was trained on data normalised this way.
+    model was trained on data normalised this way (:mod:`brain3d.normalization`).
     """
 
     bandpass: tuple[float, float] | None = (0.5, 100.0)
     notch: list[float] = Field(default_factory=lambda: [50.0])
     reference: Literal["average", "none"] = "average"
     input_units: Literal["V", "mV", "uV"] = "uV"
-    normalization: Literal["running_zscore", "none"] = "running_zscore"
-    normalization_window_s: float = Field(10.0, gt=0)
+    normalization: Literal["window_zscore", "none"] = "window_zscore"
     flat_threshold_uv: float = Field(0.1, ge=0)
     saturation_uv: float = Field(5000.0, gt=0)
     bad_window_policy: Literal["skip", "feed"] = "skip"

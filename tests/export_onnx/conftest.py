@@ -13,5 +13,5 @@ def exported(tmp_path_factory):
     """(model, path, metadata) of an fp32 export of a 64-channel, 256-sample model."""
     model = make_model(seed=7)
     path = tmp_path_factory.mktemp("onnx") / "fastpath.onnx"
-    metadata = export_fast_path(model, path, normalization="running_zscore", trained=False)
+    metadata = export_fast_path(model, path, normalization="window_zscore", trained=False)
     return model, path, metadata

@@ -80,7 +80,7 @@ def test_metadata_round_trips(exported):
     assert metadata == written
     assert list(metadata.channel_names) == list(model.config.channel_names)
     assert metadata.sfreq == 256.0 and metadata.n_times == 256
-    assert metadata.normalization == "running_zscore" and metadata.units == "uV"
+    assert metadata.normalization == "window_zscore" and metadata.units == "uV"
     assert metadata.weights_sha256 == state_dict_sha256(model.state_dict())
     assert metadata.trained is False and metadata.precision == "fp32"
 

@@ -44,7 +44,7 @@ def test_unknown_provider_is_refused():
 def test_session_uses_cpu_here_and_reads_metadata(session):
     assert session.provider == "CPUExecutionProvider"
     assert session.input_shape == (64, 256)
-    assert session.metadata.normalization == "running_zscore"
+    assert session.metadata.normalization == "window_zscore"
 
 
 def test_single_window_and_batch_are_accepted(session):
