@@ -14,10 +14,15 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from brain3d import __version__
 from brain3d.config import Config, load_config
 from brain3d.errors import Brain3DError, ConfigError
+
+if TYPE_CHECKING:
+    from brain3d.models import Brain3D
+    from brain3d.training.simulated import EmbeddedRecipe
 
 logger = logging.getLogger("brain3d.cli")
 
@@ -117,6 +122,82 @@ def _cmd_run(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def _cmd_simulate(args: argparse.Namespace, config: Config) -> int:
+    from brain3d.sim.lsl_stream import stream_simulation
+
+    stats = stream_simulation(
+        config.source.simulate, args.duration, speed=args.speed, onset_interval_s=args.onset_interval,
+    )
+    print(
+        f"streamed {stats.samples_pushed} samples and {stats.markers_pushed} stimulus markers of SIMULATED EEG "
+        f"in {stats.wall_s:.1f} s (push lateness p99 {stats.lateness_ms_p99:.2f} ms)"
+    )
+    return 0
+
+
+def _recipe(args: argparse.Namespace) -> EmbeddedRecipe:
+    from brain3d.training.simulated import EmbeddedRecipe
+
+    recipe = EmbeddedRecipe()
+    if getattr(args, "quick", False):
+        recipe = recipe.quick()
+    if getattr(args, "epochs", None):
+        recipe = recipe.model_copy(update={"train": recipe.train.model_copy(update={"epochs": args.epochs})})
+    return recipe
+
+
+def _load_trained(config: Config, weights: Path | None) -> Brain3D:
+    from brain3d.models import load_checkpoint
+
+    return load_checkpoint(weights or config.model.weights)
+
+
+def _cmd_train(args: argparse.Namespace, config: Config) -> int:
+    from brain3d.training.simulated import train_embedded
+
+    recipe = _recipe(args)
+    command = "brain3d train" + (" --quick" if args.quick else "") + (f" --epochs {args.epochs}" if args.epochs else "")
+    result = train_embedded(
+        config, recipe, output_dir=args.output, data_dir=args.data_dir, resume=not args.no_resume,
+        ship=args.ship, command=command, progress=not args.no_progress,
+    )
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace, config: Config) -> int:
+    from brain3d.training.simulated import evaluate_simulated
+
+    recipe = _recipe(args)
+    model = _load_trained(config, args.weights)
+    result = evaluate_simulated(model, recipe.data, args.data_dir)
+    text = json.dumps(result, indent=2)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(text)
+    print(text)
+    return 0
+
+
+def _cmd_calibrate(args: argparse.Namespace, config: Config) -> int:
+    from brain3d.models import save_checkpoint
+    from brain3d.training.simulated import calibrate_simulated_subject
+
+    recipe = _recipe(args)
+    model = _load_trained(config, args.weights)
+    result = calibrate_simulated_subject(model, recipe.data, args.data_dir, subject=args.subject, minutes=args.minutes)
+    if args.output is not None:
+        save_checkpoint(result.model, args.output, {"calibrated_subject": str(args.subject)})
+    print(json.dumps({
+        "data": "SIMULATED EEG (new simulated subject), not recorded EEG",
+        "subject": args.subject, "calibration_trials": result.n_calibration_trials,
+        "calibrated_parameters": result.calibrated_parameters,
+        "before": result.before.to_dict(), "after": result.after.to_dict(),
+        "saved_to": str(args.output) if args.output else None,
+    }, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``brain3d`` command."""
     parser = argparse.ArgumentParser(
@@ -155,7 +236,55 @@ def build_parser() -> argparse.ArgumentParser:
     )
     show.set_defaults(handler=_cmd_config)
 
-    for sub in (run, export, show):
+    simulate = commands.add_parser(
+        "simulate", help="stream SIMULATED visual-EEG and stimulus markers live over LSL",
+        description="Publish the closed-loop simulator as LSL outlets (EEG + markers with ground truth).",
+    )
+    simulate.add_argument("--duration", type=float, default=None, metavar="SECONDS", help="default: until Ctrl-C")
+    simulate.add_argument("--speed", type=float, default=1.0, help="faster than real time (default 1)")
+    simulate.add_argument("--onset-interval", type=float, default=1.0, metavar="SECONDS", help="stimulus every ... s")
+    simulate.set_defaults(handler=_cmd_simulate)
+
+    data_help = "folder of the simulated trial stores (default: build/sim-data)"
+    train = commands.add_parser(
+        "train", help="train encoder + decoder on simulated data (reproduces the shipped weights)",
+        description="Simulate the training data (once), train with checkpoints and resume, validate on a "
+        "held-out subject, evaluate, and with --ship install the weights and model card.",
+    )
+    train.add_argument("--output", type=Path, default=Path("build/train"), help="checkpoints (default build/train)")
+    train.add_argument("--data-dir", type=Path, default=Path("build/sim-data"), help=data_help)
+    train.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
+    train.add_argument("--quick", action="store_true", help="a small data set and few epochs (smoke test)")
+    train.add_argument("--no-resume", action="store_true", help="start over even if a checkpoint exists")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--ship", action="store_true", help="copy the best weights to model.weights + model card")
+    train.set_defaults(handler=_cmd_train)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="decoding figures on held-out simulated subjects and scenes",
+        description="SSIM, pixel correlation and 50-way identification (top-1/top-5 with chance), within-subject "
+        "and leave-subjects-out, single-trial and averaged, and as a function of SNR.",
+    )
+    evaluate.add_argument("--weights", type=Path, default=None, help="checkpoint (default: model.weights)")
+    evaluate.add_argument("--data-dir", type=Path, default=Path("build/sim-data"), help=data_help)
+    evaluate.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the figures as JSON")
+    evaluate.add_argument("--quick", action="store_true", help="the quick recipe's data set")
+    evaluate.set_defaults(handler=_cmd_evaluate)
+
+    calibrate = commands.add_parser(
+        "calibrate", help="adapt a trained model to a new subject from a few minutes of labelled data",
+        description="Fine-tune the spatial attention and first conv block on a new (simulated) subject and "
+        "report identification before and after.",
+    )
+    calibrate.add_argument("--weights", type=Path, default=None, help="checkpoint (default: model.weights)")
+    calibrate.add_argument("--subject", type=int, default=1500, help="simulated subject id (new head)")
+    calibrate.add_argument("--minutes", type=float, default=3.0, help="calibration data, minutes at 1 trial/s")
+    calibrate.add_argument("--data-dir", type=Path, default=Path("build/sim-data"), help=data_help)
+    calibrate.add_argument("--output", type=Path, default=None, help="save the calibrated checkpoint here")
+    calibrate.add_argument("--quick", action="store_true", help="the quick recipe's data set")
+    calibrate.set_defaults(handler=_cmd_calibrate)
+
+    for sub in (run, export, show, simulate, train, evaluate, calibrate):
         _add_config_options(sub)
     return parser
 

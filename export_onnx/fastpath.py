@@ -54,19 +54,6 @@ class LoadedModel:
     source: str
 
 
-def architecture_from_config(config: Config) -> Brain3DConfig:
-    """The network the configuration asks for (channels, window, sizes)."""
-    return Brain3DConfig(
-        channel_names=tuple(config.channels.names),
-        n_times=config.window.samples,
-        sfreq=config.window.sfreq,
-        latent_dim=config.model.latent_dim,
-        image_size=config.model.image_size,
-        se_reduction=config.model.se_reduction,
-        dropout=config.model.dropout,
-    )
-
-
 def load_model(config: Config) -> LoadedModel:
     """Load ``model.weights``, or build a seeded untrained model when it does not exist.
 
@@ -95,7 +82,7 @@ def load_model(config: Config) -> LoadedModel:
         path, config.model.seed,
     )
     torch.manual_seed(config.model.seed)
-    model = Brain3D(architecture_from_config(config)).eval()
+    model = Brain3D(Brain3DConfig.from_app_config(config)).eval()
     return LoadedModel(model, False, state_dict_sha256(model.state_dict()), f"untrained (seed {config.model.seed})")
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from brain3d.channels import STANDARD_64
 from brain3d.geometry import conv_output_length, min_input_samples
+
+if TYPE_CHECKING:
+    from brain3d.config import Config
 
 #: Decoded image sides that the decoder can produce (4 x 2**k, k >= 4).
 SUPPORTED_IMAGE_SIZES: tuple[int, ...] = (64, 128, 256)
@@ -73,6 +76,19 @@ class Brain3DConfig(BaseModel):
     def n_upsampling_stages(self) -> int:
         """ConvTranspose2d stages from 4x4 to ``image_size`` (4 for 64 px)."""
         return int(math.log2(self.image_size // 4))
+
+    @classmethod
+    def from_app_config(cls, config: Config) -> Brain3DConfig:
+        """The network that the application configuration asks for (channels, window, sizes)."""
+        return cls(
+            channel_names=tuple(config.channels.names),
+            n_times=config.window.samples,
+            sfreq=config.window.sfreq,
+            latent_dim=config.model.latent_dim,
+            image_size=config.model.image_size,
+            se_reduction=config.model.se_reduction,
+            dropout=config.model.dropout,
+        )
 
     @classmethod
     def for_channels(cls, n_channels: int, **kwargs: object) -> Brain3DConfig:

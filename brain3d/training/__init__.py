@@ -1,0 +1,1 @@
+"""Training, evaluation and calibration of the Brain3D networks."""
