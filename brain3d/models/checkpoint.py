@@ -42,7 +42,11 @@ def state_dict_sha256(state: Mapping[str, torch.Tensor]) -> str:
 
 
 def save_checkpoint(
-    model: Brain3D, path: str | os.PathLike[str], extra_metadata: Mapping[str, str] | None = None
+    model: Brain3D,
+    path: str | os.PathLike[str],
+    extra_metadata: Mapping[str, str] | None = None,
+    *,
+    dtype: torch.dtype | None = None,
 ) -> str:
     """Write ``model`` to a safetensors file.
 
@@ -54,13 +58,19 @@ def save_checkpoint(
         Destination ``.safetensors`` file (folders are created).
     extra_metadata : mapping of str to str, optional
         More metadata (e.g. training command, data description).
+    dtype : torch.dtype, optional
+        Store floating-point tensors in this type (``torch.float16`` halves a shipped
+        file); loading casts them back to the model's type.
 
     Returns
     -------
     str
         The weights hash written into the metadata.
     """
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    state = {
+        k: (v.to(dtype) if dtype is not None and v.is_floating_point() else v).detach().cpu().contiguous()
+        for k, v in model.state_dict().items()
+    }
     weights_hash = state_dict_sha256(state)
     metadata = dict(extra_metadata or {})
     metadata.update(

@@ -205,7 +205,7 @@ def train_embedded(
     }
     if ship:
         target = config.model.weights
-        weights_hash = save_checkpoint(best, target, {"command": command, "data": SIMULATED_LABEL})
+        weights_hash = save_checkpoint(best, target, {"command": command, "data": SIMULATED_LABEL}, dtype=torch.float16)
         (target.parent / "evaluation.json").write_text(json.dumps(evaluation, indent=2))
         card = write_model_card(
             target.parent / "MODEL_CARD.md", weights=target, weights_sha256=weights_hash, command=command,

@@ -67,3 +67,16 @@ def test_run_feeds_windows_and_reports_figures(tmp_path, capsys):
 def test_sources_not_built_yet_are_refused_clearly(capsys):
     assert main(["run", "--source", "lsl"]) == 2
     assert "not built yet" in capsys.readouterr().err
+
+
+def test_simulate_streams_and_says_it_is_simulated(capsys):
+    assert main(["simulate", "--duration", "0.5", "--speed", "4", "--set", "source.simulate.sfreq=250"]) == 0
+    out = capsys.readouterr().out
+    assert "streamed 125 samples" in out and "SIMULATED EEG" in out
+
+
+def test_training_commands_are_listed_with_help(capsys):
+    for command in ("train", "evaluate", "calibrate"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert "--data-dir" in capsys.readouterr().out

@@ -113,3 +113,18 @@ def test_hash_depends_on_values_names_and_shapes():
     assert state_dict_sha256(base) != state_dict_sha256({"b": torch.zeros(2, 2)})
     assert state_dict_sha256(base) != state_dict_sha256({"a": torch.zeros(4)})
     assert state_dict_sha256({"n": torch.tensor(3)})  # 0-d tensors hash too
+
+
+def test_half_precision_storage_loads_into_a_float_model(tmp_path, model_factory):
+    model = model_factory(seed=4)
+    path = tmp_path / "half.safetensors"
+    save_checkpoint(model, path, dtype=torch.float16)
+    full = tmp_path / "full.safetensors"
+    save_checkpoint(model, full)
+    assert path.stat().st_size < 0.6 * full.stat().st_size
+    loaded = load_checkpoint(path)
+    assert next(loaded.parameters()).dtype == torch.float32
+    assert loaded.encoder.conv[1].num_batches_tracked.dtype == torch.int64
+    eeg = torch.randn(1, 64, 256)
+    with torch.inference_mode():
+        torch.testing.assert_close(loaded(eeg)[1], model(eeg)[1], atol=2e-2, rtol=0)
