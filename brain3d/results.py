@@ -74,7 +74,9 @@ class Window:
         Sequence number, 0, 1, 2, ... per run (gaps never reuse numbers).
     data : np.ndarray
         (channels, samples) float32 microvolts at the model rate, model channel order,
-        preprocessed (filters, reference) but not yet normalised.
+        resampled and filtered (band-pass, notch); re-referencing and normalisation are
+        applied right before the model by :func:`brain3d.normalization.prepare_windows`,
+        the same function training uses.
     t_first, t_last : float
         LSL times of the first and last samples, seconds.
     flags : WindowFlag

@@ -13,9 +13,10 @@ Right-handed, in metres:
 
 The reference viewer (the camera the simulator renders from, and the viewpoint that
 viewer-relative predicates such as ``left_of`` and ``in_front_of`` refer to) stands at
-:data:`CAMERA_POSITION` = ``(0, 1, 4.5)`` m and looks straight down ``-z`` (no tilt,
+:data:`CAMERA_POSITION` = ``(0, 0.6, 3)`` m and looks straight down ``-z`` (no tilt,
 no roll, ``+y`` is image-up) with a vertical field of view of
-:data:`CAMERA_VFOV_DEG` = 50 degrees and square pixels.
+:data:`CAMERA_VFOV_DEG` = 30 degrees and square pixels (a close, narrow view, so objects
+fill a good part of the image).
 
 Object positions are the centres of the objects and must lie inside the scene bounds
 ``|x| <= 1.5``, ``0 <= y <= 2``, ``|z| <= 1.5`` (:data:`SCENE_BOUNDS`). Every primitive
@@ -65,9 +66,9 @@ SCENE_BOUNDS: dict[str, tuple[float, float]] = {
 }
 
 #: Reference viewer position in the scene frame (metres); it looks down -z.
-CAMERA_POSITION: tuple[float, float, float] = (0.0, 1.0, 4.5)
+CAMERA_POSITION: tuple[float, float, float] = (0.0, 0.6, 3.0)
 #: Reference viewer vertical field of view (degrees); pixels are square.
-CAMERA_VFOV_DEG: float = 50.0
+CAMERA_VFOV_DEG: float = 30.0
 
 LATERAL_THRESHOLD_M = 0.2
 VERTICAL_THRESHOLD_M = 0.2

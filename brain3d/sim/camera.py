@@ -1,7 +1,7 @@
 """The fixed pinhole camera of the reference viewer (see :mod:`brain3d.schema`).
 
-The camera stands at ``CAMERA_POSITION = (0, 1, 4.5)`` m in the scene frame and looks
-straight down ``-z`` with ``+y`` up, vertical field of view ``CAMERA_VFOV_DEG = 50``
+The camera stands at ``CAMERA_POSITION = (0, 0.6, 3)`` m in the scene frame and looks
+straight down ``-z`` with ``+y`` up, vertical field of view ``CAMERA_VFOV_DEG = 30``
 degrees, square pixels, principal point at the image centre. Pixel ``(row, col)``
 covers ``col <= u < col + 1`` and ``row <= v < row + 1``; row 0 is the top.
 """

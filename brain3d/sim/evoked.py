@@ -1,21 +1,29 @@
 """Content-dependent visual evoked responses of the SIMULATED EEG forward model.
 
-A scene becomes a content feature vector (:func:`scene_features`): a retinotopic part
-(the rendered image on a 4 x 4 grid of visual-field cells: luminance, red-green and
-blue-yellow opponency, foreground coverage and edge energy per cell) and an attribute
-part (counts of each shape and colour, number of objects, scene type, mean position,
-depth and size).
+A scene becomes a content feature vector (:func:`scene_features`) of three blocks:
+
+* retinotopic (early visual cortex): the rendered image on a :data:`GRID` x
+  :data:`GRID` (8 x 8) grid of visual-field cells: luminance, red-green and
+  blue-yellow opponency, foreground coverage and edge energy per cell;
+* per-object (object-selective cortex): each object's shape one-hot, albedo RGB, size
+  and depth, placed at the object's visual-field position by bilinear splatting onto
+  an :data:`OBJECT_GRID` x :data:`OBJECT_GRID` (4 x 4) grid of cells, so their scalp
+  topography depends on where the object is;
+* scene attributes: counts of each shape and colour, number of objects, scene type,
+  mean position, depth and size.
 
 Each evoked component (P1 ~100 ms, N1 ~170 ms, P2 ~225 ms, P3 ~350 ms; see
 :data:`~brain3d.sim.subject.COMPONENTS`) is a Gaussian time course times a scalp
 topography ``generic_j + W_j @ features``. ``W_j`` is fixed and random (seeded,
 subject-independent) and localised over posterior sites:
 
-* retinotopic columns of P1/N1 are blobs over the occipital cortex *contralateral* to
-  the cell's visual hemifield (left field -> right hemisphere), lower for the upper
-  field, times a smooth random pattern per feature type;
-* attribute columns (and all P2/P3 columns) are smooth random patterns under a
-  parieto-occipital mask.
+* retinotopic columns (mostly P1/N1) and per-object columns (mostly N1/P2) are blobs
+  over the occipital (per-object: occipito-temporal) cortex *contralateral* to the
+  cell's visual hemifield (left field -> right hemisphere), lower for the upper field,
+  times a smooth random pattern per feature type, plus a smooth random pattern per
+  column under a posterior mask;
+* attribute columns (and the weaker later retinotopic columns) are smooth random
+  patterns under a parieto-occipital mask.
 
 Latencies depend on content (larger foreground -> earlier P1; more objects -> later
 N1 and P3) and on the subject. The subject's component gains, topography jitter,
@@ -39,36 +47,73 @@ from brain3d.sim.subject import COMPONENTS, N_COMPONENTS, SubjectParams
 
 logger = logging.getLogger(__name__)
 
-GRID = 4
-N_RETINOTOPIC = 5 * GRID * GRID
+#: Retinotopic grid (cells per side) of the image maps.
+GRID = 8
+N_MAPS = 5
+N_RETINOTOPIC = N_MAPS * GRID * GRID
+#: Retinotopic grid (cells per side) of the per-object features.
+OBJECT_GRID = 4
+#: Per-object features: shape one-hot, albedo RGB, size, depth.
+N_OBJECT_CHANNELS = len(SHAPES) + 3 + 2
+N_OBJECT = N_OBJECT_CHANNELS * OBJECT_GRID * OBJECT_GRID
 N_ATTRIBUTES = len(SHAPES) + len(COLOR_NAMES) + 3 + len(SCENE_TYPES) + 4
-N_FEATURES = N_RETINOTOPIC + N_ATTRIBUTES
+N_FEATURES = N_RETINOTOPIC + N_OBJECT + N_ATTRIBUTES
+#: Column slices of the three blocks in :func:`scene_features`.
+BLOCKS = {
+    "retinotopic": slice(0, N_RETINOTOPIC),
+    "object": slice(N_RETINOTOPIC, N_RETINOTOPIC + N_OBJECT),
+    "attribute": slice(N_RETINOTOPIC + N_OBJECT, N_FEATURES),
+}
+#: Mean distance of objects from the camera, metres (centre of the placement range).
+_MEAN_DEPTH_M = CAMERA_POSITION[2]
 EVOKED_RMS_WINDOW_S = 0.6
 EVOKED_DURATION_S = 0.8
 _TOPOGRAPHY_SEED = 20240404
 #: Weight of the content-independent part of each topography (content part has ~unit RMS).
 GENERIC_WEIGHT = 0.5
+#: Foreground fraction at which ``foreground_gain`` saturates (population mean ~0.15).
+_FOREGROUND_SATURATION = 0.3
 
 
-def _grid_mean(values: np.ndarray) -> np.ndarray:
-    """Mean of [H, W, ...] over a GRID x GRID partition -> [GRID, GRID, ...]."""
+def _grid_mean(values: np.ndarray, grid: int = GRID) -> np.ndarray:
+    """Mean of [H, W, ...] over a grid x grid partition -> [grid, grid, ...]."""
     h, w = values.shape[:2]
-    rows = np.minimum(np.arange(h) * GRID // h, GRID - 1)
-    cols = np.minimum(np.arange(w) * GRID // w, GRID - 1)
-    sums = np.zeros((GRID, GRID) + values.shape[2:])
+    if h % grid == 0 and w % grid == 0:
+        return values.reshape(grid, h // grid, grid, w // grid, *values.shape[2:]).mean(axis=(1, 3))
+    rows = np.minimum(np.arange(h) * grid // h, grid - 1)
+    cols = np.minimum(np.arange(w) * grid // w, grid - 1)
+    sums = np.zeros((grid, grid) + values.shape[2:])
     np.add.at(sums, (rows[:, None], cols[None, :]), values)
-    counts = np.bincount(rows, minlength=GRID)[:, None] * np.bincount(cols, minlength=GRID)[None]
+    counts = np.bincount(rows, minlength=grid)[:, None] * np.bincount(cols, minlength=grid)[None]
     return sums / counts.reshape(counts.shape + (1,) * (values.ndim - 2))
+
+
+def _splat_weights(u: float, v: float) -> np.ndarray:
+    """Bilinear weights of a visual-field point (0..1, 0..1) on the OBJECT_GRID cells."""
+    weights = np.zeros((OBJECT_GRID, OBJECT_GRID))
+    x = np.clip(u * OBJECT_GRID - 0.5, 0.0, OBJECT_GRID - 1.0)
+    y = np.clip(v * OBJECT_GRID - 0.5, 0.0, OBJECT_GRID - 1.0)
+    c0, r0 = min(int(x), OBJECT_GRID - 2), min(int(y), OBJECT_GRID - 2)
+    fx, fy = x - c0, y - r0
+    weights[r0, c0] = (1 - fx) * (1 - fy)
+    weights[r0, c0 + 1] = fx * (1 - fy)
+    weights[r0 + 1, c0] = (1 - fx) * fy
+    weights[r0 + 1, c0 + 1] = fx * fy
+    return weights
 
 
 def scene_features(scene: Scene) -> np.ndarray:
     """Content feature vector of a scene, float64 [N_FEATURES].
 
-    Layout: 5 retinotopic maps of GRID x GRID cells (row-major, row 0 = top of the
-    visual field): luminance - 0.5, red - green, blue - yellow, foreground coverage,
-    edge energy; then shape counts [6], colour counts [8], number of objects one-hot
-    [3], scene type one-hot [3], mean x (m), mean y - 1 (m), mean depth - 4.5 (m),
-    total size (m).
+    Layout (all grids row-major, row 0 = top of the visual field):
+
+    * 5 retinotopic maps of GRID x GRID cells: luminance - 0.5, red - green,
+      blue - yellow, foreground coverage, edge energy;
+    * N_OBJECT_CHANNELS maps of OBJECT_GRID x OBJECT_GRID cells, each object's
+      [shape one-hot (6), albedo R, G, B - 0.5, size - 0.5 (m), depth - camera z (m)]
+      splatted bilinearly at its projected centre (summed over objects);
+    * shape counts [6], colour counts [8], number of objects one-hot [3], scene type
+      one-hot [3], mean x (m), mean y - 1 (m), mean depth - camera z (m), total size (m).
     """
     image = scene.image.astype(np.float64) / 255.0
     luminance = image.mean(axis=2)
@@ -81,19 +126,30 @@ def scene_features(scene: Scene) -> np.ndarray:
     maps = np.stack([luminance - 0.5, red_green, blue_yellow, coverage, 4.0 * edges], axis=-1)
     retinotopic = _grid_mean(maps).transpose(2, 0, 1).reshape(-1)
     objects = scene.objects
+    positions = np.array([o.position.as_tuple() for o in objects])
+    depths = CAMERA_POSITION[2] - positions[:, 2]
+    u, v, _ = scene.camera.project(positions)
+    object_maps = np.zeros((N_OBJECT_CHANNELS, OBJECT_GRID, OBJECT_GRID))
     attributes = np.zeros(N_ATTRIBUTES)
-    for obj in objects:
-        attributes[SHAPES.index(obj.shape)] += 1
+    for i, obj in enumerate(objects):
+        shape_index = SHAPES.index(obj.shape)
+        channels = np.zeros(N_OBJECT_CHANNELS)
+        channels[shape_index] = 1.0
+        channels[len(SHAPES) : len(SHAPES) + 3] = np.asarray(obj.color.rgb) - 0.5
+        channels[-2] = obj.size - 0.5
+        channels[-1] = depths[i] - _MEAN_DEPTH_M
+        weights = _splat_weights(u[i] / scene.camera.width, v[i] / scene.camera.height)
+        object_maps += channels[:, None, None] * weights[None]
+        attributes[shape_index] += 1
         attributes[len(SHAPES) + COLOR_NAMES.index(obj.color.name)] += 1
     offset = len(SHAPES) + len(COLOR_NAMES)
     attributes[offset + min(len(objects), 3) - 1] = 1.0
     attributes[offset + 3 + SCENE_TYPES.index(scene.scene_type)] = 1.0
-    positions = np.array([o.position.as_tuple() for o in objects])
     attributes[-4] = positions[:, 0].mean()
     attributes[-3] = positions[:, 1].mean() - 1.0
-    attributes[-2] = (CAMERA_POSITION[2] - positions[:, 2]).mean() - 4.5
+    attributes[-2] = depths.mean() - _MEAN_DEPTH_M
     attributes[-1] = sum(o.size for o in objects)
-    return np.concatenate([retinotopic, attributes])
+    return np.concatenate([retinotopic, object_maps.reshape(-1), attributes])
 
 
 _STATISTICS_SEEDS = range(1_000_000, 1_000_256)
@@ -111,16 +167,21 @@ def feature_statistics() -> tuple[np.ndarray, np.ndarray]:
     return features.mean(axis=0), np.maximum(features.std(axis=0), 0.05)
 
 
-def standardized_features(scene: Scene) -> np.ndarray:
-    """:func:`scene_features` as z-scores (clipped to +-5), each group scaled to unit norm.
+#: Relative weight (norm) of each block in :func:`standardized_features`.
+BLOCK_WEIGHTS = {"retinotopic": 1.6, "object": 1.0, "attribute": 0.6}
 
-    The retinotopic block is divided by sqrt(N_RETINOTOPIC) and the attribute block by
-    sqrt(N_ATTRIBUTES), so both contribute comparably to the topographies.
+
+def standardized_features(scene: Scene) -> np.ndarray:
+    """:func:`scene_features` as z-scores (clipped to +-5), each block scaled to unit norm.
+
+    Each block (retinotopic, per-object, attribute) is divided by the square root of
+    its size (times :data:`BLOCK_WEIGHTS`), so the blocks contribute comparably to the
+    topographies.
     """
     mean, spread = feature_statistics()
     z = np.clip((scene_features(scene) - mean) / spread, -5.0, 5.0)
-    z[:N_RETINOTOPIC] /= np.sqrt(N_RETINOTOPIC)
-    z[N_RETINOTOPIC:] /= np.sqrt(N_ATTRIBUTES)
+    for name, cols in BLOCKS.items():
+        z[cols] *= BLOCK_WEIGHTS[name] / np.sqrt(cols.stop - cols.start)
     return z
 
 
@@ -136,18 +197,32 @@ def _posterior_mask() -> np.ndarray:
     return gaussian_topography((position_of("POz") + position_of("Pz")) / 2 * [1, 1.05, 0.8], 0.045)
 
 
-def _retinotopic_blobs(lateral_m: float, width_m: float) -> np.ndarray:
-    """Blob per visual-field cell over contralateral occipital cortex, [64, GRID*GRID]."""
-    oz = position_of("Oz")
-    centres = (np.arange(GRID) + 0.5) / GRID * 2 - 1  # -0.75 .. 0.75
+def _retinotopic_blobs(
+    lateral_m: float, width_m: float, grid: int = GRID, anchor: str = "Oz", vertical_m: float = 0.03
+) -> np.ndarray:
+    """Blob per visual-field cell over contralateral cortex, [64, grid*grid]."""
+    oz = position_of(anchor)
+    centres = (np.arange(grid) + 0.5) / grid * 2 - 1  # -1 .. 1, exclusive
     blobs = []
-    for row in range(GRID):
+    for row in range(grid):
         elevation = -centres[row]  # row 0 = upper visual field
-        for col in range(GRID):
+        for col in range(grid):
             azimuth = centres[col]  # negative = left visual field
-            centre = oz + np.array([-lateral_m * azimuth, 0.005, -0.03 * elevation])
+            centre = oz + np.array([-lateral_m * azimuth, 0.005, -vertical_m * elevation])
             blobs.append(gaussian_topography(centre, width_m))
     return np.stack(blobs, axis=1)
+
+
+def _blob_columns(
+    rng: np.random.Generator, blobs: np.ndarray, mask: np.ndarray, gain: float, blob_share: float
+) -> np.ndarray:
+    """Columns of one feature map: modulated blobs plus a random posterior pattern."""
+    modulation = 1.0 + 0.6 * _smooth_random(rng, 1)
+    blobs = blobs * modulation
+    blobs = blobs / np.sqrt(np.mean(blobs**2, axis=0))
+    random = mask[:, None] * _smooth_random(rng, blobs.shape[1])
+    random = random / np.sqrt(np.mean(random**2, axis=0))
+    return gain * (blob_share * blobs + (1.0 - blob_share) * random)
 
 
 @functools.cache
@@ -167,26 +242,27 @@ def content_topographies() -> tuple[np.ndarray, np.ndarray]:
         ]
     )
     n_cells = GRID * GRID
+    n_object_cells = OBJECT_GRID * OBJECT_GRID
     weights = np.zeros((N_COMPONENTS, mask.shape[0], N_FEATURES))
-    p1_blobs = _retinotopic_blobs(0.045, 0.03)
-    n1_blobs = _retinotopic_blobs(0.07, 0.035)
+    retinotopic_blobs = (_retinotopic_blobs(0.045, 0.03), _retinotopic_blobs(0.07, 0.035))
+    object_blobs = _retinotopic_blobs(0.08, 0.035, OBJECT_GRID, "POz", 0.02)
     retinotopic_gain = (1.0, 0.8, 0.4, 0.2)
+    object_gain = (0.3, 1.0, 0.8, 0.4)
     attribute_gain = (0.3, 0.7, 1.0, 1.0)
     for j in range(N_COMPONENTS):
-        for k in range(N_RETINOTOPIC // n_cells):
+        for k in range(N_MAPS):
             cols = slice(k * n_cells, (k + 1) * n_cells)
-            modulation = 1.0 + 0.6 * _smooth_random(rng, 1)
-            if j < 2:
-                blobs = (p1_blobs if j == 0 else n1_blobs) * modulation
-                blobs = blobs / np.sqrt(np.mean(blobs**2, axis=0))
-                weights[j, :, cols] = retinotopic_gain[j] * (
-                    0.7 * blobs + 0.3 * mask[:, None] * _smooth_random(rng, n_cells)
-                )
-            else:
-                weights[j, :, cols] = (
-                    retinotopic_gain[j] * mask[:, None] * _smooth_random(rng, n_cells)
-                )
-        weights[j, :, N_RETINOTOPIC:] = (
+            blobs = retinotopic_blobs[min(j, 1)]
+            weights[j, :, cols] = _blob_columns(
+                rng, blobs, mask, retinotopic_gain[j], 0.7 if j < 2 else 0.0
+            )
+        for k in range(N_OBJECT_CHANNELS):
+            start = N_RETINOTOPIC + k * n_object_cells
+            cols = slice(start, start + n_object_cells)
+            weights[j, :, cols] = _blob_columns(
+                rng, object_blobs, mask, object_gain[j], 0.6 if j < 3 else 0.0
+            )
+        weights[j, :, BLOCKS["attribute"]] = (
             attribute_gain[j] * mask[:, None] * _smooth_random(rng, N_ATTRIBUTES)
         )
     generic.flags.writeable = False
@@ -208,7 +284,7 @@ def _subject_topography_jitter(subject_id: int, jitter: float) -> np.ndarray:
 def foreground_gain(scene: Scene) -> float:
     """Amplitude factor of the response, 0.85..1.15, growing with foreground area."""
     fraction = float(np.mean(scene.object_index >= 0))
-    return 0.85 + 0.3 * min(1.0, fraction / 0.06)
+    return 0.85 + 0.3 * min(1.0, fraction / _FOREGROUND_SATURATION)
 
 
 def evoked_response(
@@ -243,7 +319,7 @@ def evoked_response(
     fraction = float(np.mean(scene.object_index >= 0))
     n_objects = len(scene.objects)
     content_shift = np.array(
-        [-0.15 * min(fraction, 0.1), 0.008 * (n_objects - 2), 0.0, 0.025 * (n_objects - 2)]
+        [-0.05 * min(fraction, _FOREGROUND_SATURATION), 0.008 * (n_objects - 2), 0.0, 0.025 * (n_objects - 2)]
     )
     length = round(max(EVOKED_RMS_WINDOW_S, EVOKED_DURATION_S) * sfreq)
     t = np.arange(length) / sfreq

@@ -1,16 +1,17 @@
 """Procedural scenes: deterministic from an integer seed, with full ground truth.
 
 A scene holds 1-3 primitives (cube, sphere, cylinder, cone, torus, pyramid) with a
-palette colour, a size of 0.3-0.7 m and a 3D position in the scene frame of
+palette colour, a size of 0.35-0.7 m and a 3D position in the scene frame of
 :mod:`brain3d.schema`; its ground-truth :class:`~brain3d.schema.Description` (source
 ``"simulator-ground-truth"``); a coloured point cloud sampled from the object surfaces;
 and the image the reference viewer sees (:mod:`brain3d.sim.camera`).
 
 Layout: objects stand on the floor (``y = size/2``), sit on an earlier object (25 %),
-or float (20 %; always for ``scene_type == "object"``); ``x`` in [-1, 1] m, ``z`` in
-[-1.2, 0.9] m, so every object is inside the camera's view. Objects do not intersect,
-and their projected bounding boxes overlap by at most a quarter of the smaller one
-(stacked pairs excepted), so every object stays visible.
+or float (20 %; always for ``scene_type == "object"``); ``x`` in [-0.7, 0.7] m, ``z`` in
+[-0.5, 0.5] m (2.5-3.5 m from the camera), and the whole bounding cube of every object
+projects inside the image (1 px margin), so objects span about 14-40 px of a 64 px
+image. Objects do not intersect, and their projected bounding boxes overlap by at most
+a quarter of the smaller one (stacked pairs excepted), so every object stays visible.
 """
 
 from __future__ import annotations
@@ -50,12 +51,16 @@ from brain3d.sim.shapes import (
 logger = logging.getLogger(__name__)
 
 GROUND_TRUTH_SOURCE = "simulator-ground-truth"
-SIZE_RANGE_M = (0.3, 0.7)
-X_RANGE_M = (-1.0, 1.0)
-Z_RANGE_M = (-1.2, 0.9)
+SIZE_RANGE_M = (0.35, 0.7)
+X_RANGE_M = (-0.7, 0.7)
+Z_RANGE_M = (-0.5, 0.5)
+#: Highest floating-object centre, metres (the top of the view at the far depth is ~1.5 m).
+FLOAT_Y_MAX_M = 1.3
 STACK_PROBABILITY = 0.25
 FLOAT_PROBABILITY = 0.2
-_MAX_PLACEMENT_TRIES = 30
+_MAX_PLACEMENT_TRIES = 60
+_IN_VIEW_MARGIN_PX = 1.0
+_CUBE_CORNERS = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)]) / 2
 _MAX_PROJECTED_OVERLAP = 0.25
 
 
@@ -130,6 +135,19 @@ def _projected_box(obj: _Placed, camera: PinholeCamera) -> np.ndarray:
     return np.array([u.min(), v.min(), u.max(), v.max()])
 
 
+def _in_view(obj: _Placed, camera: PinholeCamera) -> bool:
+    """Whether the object's whole bounding cube projects inside the image."""
+    u, v, depth = camera.project(np.asarray(obj.position) + obj.size * _CUBE_CORNERS)
+    m = _IN_VIEW_MARGIN_PX
+    return bool(
+        depth.min() > 0.1
+        and u.min() >= m
+        and v.min() >= m
+        and u.max() <= camera.width - m
+        and v.max() <= camera.height - m
+    )
+
+
 def _projected_overlap(a: _Placed, b: _Placed, camera: PinholeCamera) -> float:
     ba, bb = _projected_box(a, camera), _projected_box(b, camera)
     iw = min(ba[2], bb[2]) - max(ba[0], bb[0])
@@ -154,14 +172,14 @@ def _propose(rng: np.random.Generator, scene_type: str, placed: list[_Placed]) -
     x = round(float(rng.uniform(*X_RANGE_M)), 3)
     z = round(float(rng.uniform(*Z_RANGE_M)), 3)
     if scene_type == "object" or mode > 1.0 - FLOAT_PROBABILITY:
-        y = round(float(rng.uniform(size / 2 + 0.3, 1.6)), 3)
+        y = round(float(rng.uniform(size / 2 + 0.25, FLOAT_Y_MAX_M)), 3)
     else:
         y = round(size / 2, 3)
     return _Placed(shape, color, size, (x, y, z))
 
 
 def _acceptable(candidate: _Placed, placed: list[_Placed], camera: PinholeCamera) -> bool:
-    if candidate.position[1] + candidate.size / 2 > 2.0:
+    if candidate.position[1] + candidate.size / 2 > 2.0 or not _in_view(candidate, camera):
         return False
     for i, other in enumerate(placed):
         if candidate.base == i:
