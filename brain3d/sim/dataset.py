@@ -35,6 +35,8 @@ from brain3d.sim.subject import SubjectParams
 
 logger = logging.getLogger(__name__)
 
+#: Bump when the simulator's output changes for the same seeds, so stale stores are rebuilt.
+SIMULATOR_VERSION = "2"
 TEST_SEED_OFFSET = 1_000_000
 HELD_OUT_SUBJECT_OFFSET = 1000
 
@@ -166,7 +168,8 @@ def build_simulated_store(
     writer = TrialStoreWriter(
         path, _count(spec, part), channel_names=list(STANDARD_64), sfreq=spec.sfreq, n_times=spec.n_times,
         image_size=spec.image_size, provenance=f"{SIMULATED_NOTE}; {part} part",
-        simulated=True, extra={"spec": spec.model_dump(), "part": part}, overwrite=overwrite,
+        simulated=True, extra={"spec": spec.model_dump(), "part": part, "simulator_version": SIMULATOR_VERSION},
+        overwrite=overwrite,
     )
     jobs = list(_jobs(spec, part))
     executor = ProcessPoolExecutor(workers) if workers > 1 else None
@@ -194,7 +197,8 @@ def ensure_simulated_dataset(
         path = Path(root) / part
         try:
             store = TrialStore(path)
-            if store.info.extra.get("spec") == spec.model_dump():
+            extra = store.info.extra
+            if extra.get("spec") == spec.model_dump() and extra.get("simulator_version") == SIMULATOR_VERSION:
                 stores.append(store)
                 continue
         except StoreError as exc:

@@ -169,19 +169,25 @@ def feature_statistics() -> tuple[np.ndarray, np.ndarray]:
 
 #: Relative weight (norm) of each block in :func:`standardized_features`.
 BLOCK_WEIGHTS = {"retinotopic": 1.6, "object": 1.0, "attribute": 0.6}
+#: Relative weight of the 5 retinotopic maps (luminance, red-green, blue-yellow,
+#: coverage, edges) within the retinotopic block (mean square 1).
+MAP_WEIGHTS = np.array([1.2, 1.2, 1.2, 0.8, 0.4])
+MAP_WEIGHTS = MAP_WEIGHTS / np.sqrt(np.mean(MAP_WEIGHTS**2))
 
 
 def standardized_features(scene: Scene) -> np.ndarray:
     """:func:`scene_features` as z-scores (clipped to +-5), each block scaled to unit norm.
 
     Each block (retinotopic, per-object, attribute) is divided by the square root of
-    its size (times :data:`BLOCK_WEIGHTS`), so the blocks contribute comparably to the
-    topographies.
+    its size and multiplied by its :data:`BLOCK_WEIGHTS` (early retinotopic activity
+    dominates the simulated VEP); within the retinotopic block the colour/luminance
+    maps weigh more than coverage and edges (:data:`MAP_WEIGHTS`).
     """
     mean, spread = feature_statistics()
     z = np.clip((scene_features(scene) - mean) / spread, -5.0, 5.0)
     for name, cols in BLOCKS.items():
         z[cols] *= BLOCK_WEIGHTS[name] / np.sqrt(cols.stop - cols.start)
+    z[BLOCKS["retinotopic"]] *= np.repeat(MAP_WEIGHTS, GRID * GRID)
     return z
 
 
