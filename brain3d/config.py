@@ -116,7 +116,7 @@ class SimulateSourceConfig(_Section):
     """The closed-loop visual-EEG simulator stream (issue 4). Simulated, not recorded, EEG."""
 
     sfreq: float = Field(500.0, gt=0, description="raw stream rate, Hz")
-    snr_db: float = 0.0
+    snr_db: float = -5.0
     subject: int = Field(0, ge=0)
     seed: int = 0
     line_freq: Literal[50, 60] = 50
