@@ -135,6 +135,36 @@ def _cmd_simulate(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def _cmd_replay(args: argparse.Namespace, config: Config) -> int:
+    from acquisition.replay import replay_file
+
+    replay = config.source.replay
+    counters = replay_file(
+        args.file, speed=args.speed if args.speed is not None else replay.speed,
+        loop=args.loop or replay.loop, start_offset_s=args.start_offset if args.start_offset is not None else replay.start_offset_s,
+        duration_s=args.duration,
+    )
+    total = sum(counters.samples_pushed.values())
+    print(f"replayed {args.file}: {total} samples over {len(counters.samples_pushed)} stream(s) "
+          f"({', '.join(f'{k}: {v}' for k, v in counters.samples_pushed.items())}), {counters.loops} pass(es)")
+    return 0
+
+
+def _cmd_record(args: argparse.Namespace, config: Config) -> int:
+    from acquisition.recorder import StreamSelector, record_streams
+
+    selectors = [StreamSelector(name=n) for n in args.name] + [StreamSelector(type=t) for t in args.type]
+    if not selectors:
+        lsl = config.source.lsl
+        selectors = [StreamSelector(name=lsl.name, type=lsl.type, source_id=lsl.source_id)]
+    summary = record_streams(
+        selectors, args.output, args.duration, resolve_timeout_s=config.source.lsl.resolve_timeout_s,
+    )
+    print(f"recorded {len(summary.streams)} stream(s) ({', '.join(summary.streams.values())}) for "
+          f"{summary.duration_s:.1f} s to {summary.path}; {summary.stats}")
+    return 0
+
+
 def _recipe(args: argparse.Namespace) -> EmbeddedRecipe:
     from brain3d.training.simulated import EmbeddedRecipe
 
@@ -245,6 +275,29 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--onset-interval", type=float, default=1.0, metavar="SECONDS", help="stimulus every ... s")
     simulate.set_defaults(handler=_cmd_simulate)
 
+    replay = commands.add_parser(
+        "replay", help="publish a recording (XDF, FIF, EDF, BDF, BrainVision, EEGLAB) as LSL streams",
+        description="Replay every stream of an XDF file (markers included), or an MNE-readable file's EEG plus "
+        "its annotations as markers, with the original timing (or faster, looped, from an offset).",
+    )
+    replay.add_argument("file", type=Path, help="recording to replay")
+    replay.add_argument("--speed", type=float, default=None, help="default: source.replay.speed")
+    replay.add_argument("--loop", action="store_true", help="start over at the end")
+    replay.add_argument("--start-offset", type=float, default=None, metavar="SECONDS", help="skip the first seconds")
+    replay.add_argument("--duration", type=float, default=None, metavar="SECONDS", help="stop after (wall seconds)")
+    replay.set_defaults(handler=_cmd_replay)
+
+    record = commands.add_parser(
+        "record", help="record LSL streams to XDF without decoding",
+        description="Resolve LSL streams (by --name/--type, default: the configured source.lsl selector) and "
+        "write them raw to an XDF file continuously (a kill loses at most the last second).",
+    )
+    record.add_argument("--output", type=Path, required=True, metavar="FILE.xdf", help="XDF file to write")
+    record.add_argument("--name", action="append", default=[], help="record streams of this name (repeatable)")
+    record.add_argument("--type", action="append", default=[], help="record streams of this type (repeatable)")
+    record.add_argument("--duration", type=float, default=None, metavar="SECONDS", help="default: until Ctrl-C")
+    record.set_defaults(handler=_cmd_record)
+
     data_help = "folder of the simulated trial stores (default: build/sim-data)"
     train = commands.add_parser(
         "train", help="train encoder + decoder on simulated data (reproduces the shipped weights)",
@@ -284,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--quick", action="store_true", help="the quick recipe's data set")
     calibrate.set_defaults(handler=_cmd_calibrate)
 
-    for sub in (run, export, show, simulate, train, evaluate, calibrate):
+    for sub in (run, export, show, simulate, replay, record, train, evaluate, calibrate):
         _add_config_options(sub)
     return parser
 
