@@ -683,6 +683,10 @@ class LSLInletSource(Source):
         try:
             full = inlet.info(timeout=cfg.resolve_timeout_s)
             inlet.open_stream(timeout=cfg.resolve_timeout_s)
+            if cfg.clock_sync:
+                # Measure the clock offset now: otherwise the first pull blocks while
+                # liblsl does it, stalling the first ~0.7 s of data (seen in the benchmark).
+                inlet.time_correction(timeout=cfg.resolve_timeout_s)
         except Exception as error:  # TimeoutError / LostError from liblsl
             del inlet
             raise StreamError(

@@ -186,7 +186,10 @@ def _cmd_train(args: argparse.Namespace, config: Config) -> int:
     from brain3d.training.simulated import train_embedded
 
     recipe = _recipe(args)
-    command = "brain3d train" + (" --quick" if args.quick else "") + (f" --epochs {args.epochs}" if args.epochs else "")
+    command = (
+        "brain3d train" + (" --quick" if args.quick else "") + (f" --epochs {args.epochs}" if args.epochs else "")
+        + (" --ship" if args.ship else "")
+    )
     result = train_embedded(
         config, recipe, output_dir=args.output, data_dir=args.data_dir, resume=not args.no_resume,
         ship=args.ship, command=command, progress=not args.no_progress,

@@ -68,6 +68,12 @@ def _read_all(source: LSLInletSource, until: float, want: int | None = None):
     )
 
 
+def _push_paced(outlet, n: int = 5) -> None:
+    """Push n samples the way a real amplifier does: n / SFREQ seconds apart, in real time."""
+    outlet.push_chunk(np.zeros((n, N_CH), np.float32))
+    time.sleep(n / SFREQ)
+
+
 def _push(outlet, t_start: float, n: int, rate: float, first_value: int = 0, chunk: int = 10):
     """Push n samples with explicit stamps t_start + i / rate; sample i's values are i."""
     for start in range(0, n, chunk):
@@ -149,8 +155,8 @@ def test_stream_loss_and_restore() -> None:
         # stream 0.4 s of real-time data
         t_end = pylsl.local_clock() + 0.4
         while pylsl.local_clock() < t_end:
-            outlet.push_chunk(np.zeros((5, N_CH), np.float32))
-            source.read(timeout=0.01)
+            _push_paced(outlet)
+            source.read(timeout=0.0)
         _read_all(source, time.monotonic() + 0.1)
         last_ts = source._checker.last_timestamp
         del outlet  # sender disappears
@@ -168,8 +174,8 @@ def test_stream_loss_and_restore() -> None:
         events = []
         first = None
         while pylsl.local_clock() - restored_at < 15 and first is None:
-            outlet.push_chunk(np.zeros((5, N_CH), np.float32))
-            chunk = source.read(timeout=0.01)
+            _push_paced(outlet)
+            chunk = source.read(timeout=0.0)
             if chunk is not None:
                 first = chunk.timestamps[0]
         events = source.drain_events()

@@ -1,0 +1,211 @@
+"""AcquisitionThread (source -> raw XDF -> preprocessing -> windows) and source_from_config."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import pyxdf
+
+from acquisition.base import Chunk, Source, SourceEvent, StreamDescription
+from acquisition.brainflow_source import BrainFlowSource
+from acquisition.lsl_inlet import LSLInletSource
+from acquisition.pipeline import (
+    AcquisitionError,
+    AcquisitionThread,
+    PipelineEvent,
+    PipelineEventKind,
+    source_from_config,
+)
+from acquisition.sim_source import SimulatorSource
+from brain3d.channels import STANDARD_64
+from brain3d.config import Config
+from brain3d.errors import ConfigError
+from brain3d.results import Window, WindowFlag
+
+
+class FakeSource(Source):
+    """Deterministic 64-channel µV data, not paced: ``n_chunks`` chunks as fast as read.
+
+    ``nan_chunk``: that chunk is all NaN. ``fail_at``: that read raises RuntimeError.
+    """
+
+    def __init__(self, n_chunks: int = 200, chunk: int = 25, sfreq: float = 500.0,
+                 nan_chunk: int | None = None, fail_at: int | None = None) -> None:  # fmt: skip
+        self.n_chunks, self.chunk, self.sfreq = n_chunks, chunk, sfreq
+        self.nan_chunk, self.fail_at = nan_chunk, fail_at
+        self.reads = 0
+        self.sent = 0
+        self.opened = False
+        self.closed = 0
+        self._description = StreamDescription("fake", "EEG", "fake-1", tuple(STANDARD_64), sfreq, "uV")
+        self._rng = np.random.default_rng(0)
+
+    @property
+    def description(self) -> StreamDescription:
+        return self._description
+
+    def open(self) -> None:
+        self.opened = True
+
+    def read(self, timeout: float = 0.0) -> Chunk | None:
+        self.reads += 1
+        if self.fail_at is not None and self.reads >= self.fail_at:
+            raise RuntimeError("device unplugged (injected)")
+        k = self.sent // self.chunk
+        if k >= self.n_chunks:
+            time.sleep(timeout)
+            return None
+        i = np.arange(self.sent, self.sent + self.chunk)
+        t = i / self.sfreq
+        data = (20 * np.sin(2 * np.pi * 10 * t)[:, None] + self._rng.normal(0, 5, (self.chunk, 64))).astype(np.float32)
+        if k == self.nan_chunk:
+            data[:] = np.nan
+        self.sent += self.chunk
+        return Chunk(data, 1000.0 + t)
+
+    def drain_events(self) -> list[SourceEvent]:
+        return []
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def wait_for(predicate, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_simulator_windows_recording_and_clean_stop(tmp_path: Path) -> None:
+    config = Config()
+    windows: list[Window] = []
+    chunks: list[Chunk] = []
+    threads: set[str] = set()
+
+    def on_window(window: Window) -> None:
+        threads.add(threading.current_thread().name)
+        windows.append(window)
+
+    source = SimulatorSource(config.source.simulate)
+    acq = AcquisitionThread(
+        source, config, on_window=on_window, on_chunk=lambda c, _t: chunks.append(c),
+        recorder=tmp_path / "recording.xdf", read_timeout_s=0.003,
+    )  # fmt: skip
+    with acq:
+        assert acq.running
+        assert wait_for(lambda: len(windows) >= 6, timeout=15.0), acq.stats()
+    stats = acq.stop()  # second stop: idempotent, no error
+    assert acq.stop() == stats
+    assert not acq.running and source._simulator is None  # source closed
+
+    hop_s = config.window.hop / config.window.sfreq
+    seqs = [w.seq for w in windows]
+    assert seqs == list(range(len(windows)))
+    for a, b in zip(windows, windows[1:], strict=False):
+        assert b.t_last - a.t_last == pytest.approx(hop_s, abs=1e-6)
+    for w in windows:
+        assert w.data.shape == (64, config.window.samples)
+        assert "buffered" in w.trace.stamps and w.trace.stamps["buffered"] >= w.t_last - 1e-3
+        assert w.flags.usable
+    assert threads == {"acquisition"}
+
+    received = stats["samples_received"]
+    assert received == sum(len(c) for c in chunks) == stats["samples_recorded"] > 0
+    assert stats["recorder"]["samples_written"] == received
+    assert stats["windows_emitted"] == stats["windows_delivered"] >= len(windows)
+    streams, _ = pyxdf.load_xdf(str(tmp_path / "recording.xdf"), synchronize_clocks=False, dejitter_timestamps=False)
+    (eeg,) = streams
+    assert eeg["time_series"].shape == (received, 64)
+    np.testing.assert_array_equal(eeg["time_stamps"], np.concatenate([c.timestamps for c in chunks]))
+    np.testing.assert_array_equal(eeg["time_series"], np.concatenate([c.data for c in chunks]))
+    assert eeg["info"]["desc"][0]["simulated"] == ["true"]
+
+
+def _run_fake(policy: str, **source_kwargs: object) -> tuple[AcquisitionThread, list[Window], list[object]]:
+    config = Config()
+    config.preprocessing.bad_window_policy = policy  # type: ignore[assignment]
+    windows: list[Window] = []
+    events: list[object] = []
+    source = FakeSource(**source_kwargs)  # type: ignore[arg-type]
+    acq = AcquisitionThread(source, config, on_window=windows.append, on_event=events.append)
+    acq.start()
+    assert wait_for(lambda: acq.samples_received >= source.n_chunks * source.chunk), acq.stats()
+    acq.stop()
+    return acq, windows, events
+
+
+def test_nan_chunk_is_skipped_under_policy_skip() -> None:
+    acq, windows, events = _run_fake("skip", nan_chunk=100)
+    assert acq.windows_skipped > 0
+    assert acq.windows_emitted == acq.windows_delivered + acq.windows_skipped == len(windows) + acq.windows_skipped
+    assert all(w.flags.usable for w in windows)
+    skipped = [e for e in events if isinstance(e, PipelineEvent) and e.kind is PipelineEventKind.SKIPPED]
+    assert len(skipped) == acq.windows_skipped
+    assert "NON_FINITE" in skipped[0].detail["flags"]
+    assert acq.stats()["events"]["skipped"] == acq.windows_skipped
+    seqs = [w.seq for w in windows] + [e.detail["seq"] for e in skipped]
+    assert sorted(seqs) == list(range(acq.windows_emitted))  # nothing lost, numbers never reused
+
+
+def test_nan_chunk_is_delivered_under_policy_feed() -> None:
+    acq, windows, events = _run_fake("feed", nan_chunk=100)
+    assert acq.windows_skipped == 0 and not events
+    assert acq.windows_delivered == acq.windows_emitted == len(windows)
+    assert sum(bool(w.flags & WindowFlag.NON_FINITE) for w in windows) > 0
+    assert [w.seq for w in windows] == list(range(len(windows)))
+
+
+def test_source_exception_surfaces_on_stop() -> None:
+    source = FakeSource(fail_at=20)
+    acq = AcquisitionThread(source, Config()).start()
+    assert wait_for(lambda: not acq.running)
+    assert isinstance(acq.error, RuntimeError)
+    with pytest.raises(AcquisitionError, match="device unplugged") as info:
+        acq.stop()
+    assert isinstance(info.value.__cause__, RuntimeError)
+    assert source.closed == 1
+    acq.stop()  # reported once; later stops are quiet and close nothing twice
+    assert source.closed == 1
+
+
+def test_callback_exception_surfaces_on_stop() -> None:
+    def boom(_window: Window) -> None:
+        raise ValueError("mailbox broken")
+
+    acq = AcquisitionThread(FakeSource(), Config(), on_window=boom).start()
+    assert wait_for(lambda: not acq.running)
+    with pytest.raises(AcquisitionError, match="mailbox broken"):
+        acq.stop()
+
+
+def test_start_twice_is_an_error() -> None:
+    acq = AcquisitionThread(FakeSource(n_chunks=1), Config()).start()
+    with pytest.raises(RuntimeError, match="already"):
+        acq.start()
+    acq.stop()
+
+
+def test_source_from_config_picks_the_class() -> None:
+    assert isinstance(source_from_config(Config()), SimulatorSource)
+    assert isinstance(source_from_config(Config(source={"kind": "lsl"})), LSLInletSource)
+    assert isinstance(source_from_config(Config(source={"kind": "brainflow"})), BrainFlowSource)
+    replay = Config(source={"kind": "replay", "replay": {"path": "session.xdf"}})
+    with pytest.raises(ConfigError, match="player"):
+        source_from_config(replay)
+    player = SimpleNamespace(
+        path=Path("session.xdf"),
+        streams=[SimpleNamespace(channel_format="string", type="Markers"),
+                 SimpleNamespace(channel_format="float32", type="EEG")],  # fmt: skip
+        source_ids=["rp-markers", "rp-eeg"],
+    )
+    source = source_from_config(replay, player=player)  # type: ignore[arg-type]
+    assert isinstance(source, LSLInletSource)
+    assert source.config.source_id == "rp-eeg" and source.config.name is None and source.config.type is None
