@@ -18,18 +18,39 @@ Steps, in order (each vectorised over channels; no per-sample Python loops):
    touched a bridged input are set to NaN, so the windows containing them carry
    ``WindowFlag.NON_FINITE`` and the filters recover as soon as real data return.
    The caller's array is never modified.
-3. **Resampling** (:class:`StreamingResampler`) to ``window.sfreq`` by a polyphase FIR
-   with carried input history: the rational factor ``up/down`` is exact (250 -> 256 Hz
-   is 128/125, 160 -> 256 Hz is 8/5, 1000 -> 256 Hz is 32/125), the filter is the one
-   :func:`scipy.signal.resample_poly` designs (Kaiser-windowed sinc, ``beta=5``,
-   ``zero_crossings`` per side), with each polyphase branch normalised to unit DC gain
-   so a large electrode offset leaves no periodic ripple. Output sample ``k`` is
-   ``sum_j h[j] * u[k * down - j]`` on the zero-stuffed input ``u`` (exactly
-   :func:`scipy.signal.upfirdn`), i.e. causal; the filter's constant group delay is
-   accounted for in the timestamps: each output sample is stamped with the LSL time it
-   *represents*, interpolated between the timestamps of the two input samples around
-   it, so stream gaps and jitter carry through to the model rate. Equal rates are an
-   exact identity.
+3. **Resampling** (:class:`StreamingResampler`) to ``window.sfreq``; the rational factor
+   ``up/down`` is exact (250 -> 256 Hz is 128/125, 160 -> 256 Hz is 8/5, 1000 -> 256 Hz
+   is 32/125). Equal rates are an exact identity in both modes. Two modes:
+
+   ``"low_latency"`` (the default, for the live path): a causal elliptic anti-alias
+   low-pass at the input rate (only when the input rate is above the output rate; pass
+   band up to the band-pass high edge or ``0.45 * sfreq_out``, whichever is lower, 0.1 dB
+   ripple, unit DC gain, >= 60 dB from ``sfreq_out - passband`` up, i.e. everything that would alias
+   into the pass band; one ``sosfilt`` with carried ``zi``), then causal 4-point
+   (cubic Lagrange) interpolation at the output sample times from the newest input at or
+   after that time and the three before it (``interpolation="linear"``: two points).
+   Output sample ``k`` represents input position ``k * down / up``; it is stamped with
+   that exact LSL time (interpolated between the input timestamps around it) and released
+   as soon as the input sample at or after that position has arrived, so resampling adds
+   less than one input period of latency (plus processing). The signal carries the causal
+   IIR's frequency-dependent group delay, which is not (cannot be, causally) compensated:
+   5.6 ms at 10 Hz for 1000 Hz input, 4.4 ms for 500 Hz, 0 when upsampling (160 or
+   250 Hz input: no anti-alias filter needed), see :meth:`StreamPreprocessor.describe`.
+   Every causal online filter does this (mne-lsl's online filters too); the band-pass
+   below adds its own.
+
+   ``"linear_phase"`` (higher fidelity, ~39 ms later; 62.5 ms at 160 Hz): a polyphase FIR
+   with carried input history, the filter :func:`scipy.signal.resample_poly` designs
+   (Kaiser-windowed sinc, ``beta=5``, ``zero_crossings`` per side), with each polyphase
+   branch normalised to unit DC gain so a large electrode offset leaves no periodic
+   ripple. Output sample ``k`` is ``sum_j h[j] * u[k * down - j]`` on the zero-stuffed
+   input ``u`` (exactly :func:`scipy.signal.upfirdn`), i.e. causal; the filter's constant
+   group delay is accounted for in the timestamps (each output sample is stamped with
+   the LSL time it *represents*), so no phase distortion, but the output sample for
+   time ``t`` needs ``zero_crossings / min(rates)`` seconds of input after ``t``: a window
+   ending at ``t`` is released that much later.
+
+   In both modes stream gaps and jitter carry through to the model-rate timestamps.
 4. **Band-pass and notch** at the model rate: Butterworth band-pass
    (``scipy.signal.butter(..., output="sos")``; low-pass only when the low edge is 0)
    and one :func:`scipy.signal.iirnotch` per notch frequency (``tf2sos``), cascaded into
@@ -73,6 +94,10 @@ UNITS_TO_UV: dict[str, float] = {
 MAX_RATIO_TERM = 1000
 #: Outputs computed per vectorised block (bounds the gather array for long inputs).
 _BLOCK = 512
+#: Resampler modes (see :class:`StreamingResampler`); the first is the default.
+RESAMPLER_MODES = ("low_latency", "linear_phase")
+#: Interpolation nodes of the low-latency resampler, input periods back from the newest used.
+_INTERPOLATION_NODES: dict[str, tuple[int, ...]] = {"cubic": (0, 1, 2, 3), "linear": (0, 1)}
 
 
 def unit_factor(units: str) -> float | None:
@@ -133,7 +158,7 @@ def rational_ratio(sfreq_in: float, sfreq_out: float) -> tuple[int, int]:
 
 
 class StreamingResampler:
-    """Causal polyphase FIR resampler with carried state (chunking-invariant).
+    """Causal streaming resampler with carried state (chunking-invariant).
 
     Parameters
     ----------
@@ -141,11 +166,27 @@ class StreamingResampler:
         Input and output rates, Hz.
     n_channels : int
         Channels (columns of the data).
+    mode : {"low_latency", "linear_phase"}
+        ``"low_latency"`` (default): causal elliptic anti-alias IIR at the input rate
+        (when downsampling) + causal cubic/linear interpolation; output for time ``t`` is
+        released as soon as the first input at or after ``t`` arrives. ``"linear_phase"``:
+        the :func:`scipy.signal.resample_poly` FIR, delay compensated in the timestamps,
+        released ``delay_s`` after ``t`` (see the module docstring).
     zero_crossings : int
-        Half-length of the sinc in zero crossings of the lower rate (10 matches
-        :func:`scipy.signal.resample_poly`). The delay is ``zero_crossings /
-        min(sfreq_in, sfreq_out)`` seconds (39 ms for 256 Hz output from a faster
-        stream); fewer crossings: less delay, less stop-band attenuation.
+        ``"linear_phase"`` only: half-length of the sinc in zero crossings of the lower
+        rate (10 matches :func:`scipy.signal.resample_poly`). The delay is
+        ``zero_crossings / min(sfreq_in, sfreq_out)`` seconds (39 ms for 256 Hz output
+        from a faster stream); fewer crossings: less delay, less stop-band attenuation.
+    interpolation : {"cubic", "linear"}
+        ``"low_latency"`` only: 4-point causal Lagrange (the newest input at or after the
+        output time and three before it; in-band error < 0.1 % at 10 Hz from 160 Hz) or
+        2-point linear (2 % droop at 10 Hz from 160 Hz).
+    passband : float, optional
+        ``"low_latency"`` only: pass-band edge of the anti-alias filter, Hz (clipped to
+        ``0.45 * sfreq_out``; default ``0.45 * sfreq_out``). Give the band-pass high edge.
+    aa_ripple_db, aa_stop_db : float
+        Anti-alias pass-band ripple and stop-band attenuation (from
+        ``sfreq_out - passband``, the lowest frequency that aliases into the pass band).
 
     Attributes
     ----------
@@ -154,24 +195,59 @@ class StreamingResampler:
     identity : bool
         True when the rates are equal (data and timestamps pass unchanged).
     phase_filters : np.ndarray
-        (up, taps) float64, branch ``phi`` holds ``h[phi + up * t]`` (normalised).
+        (up, taps) float64 per-phase weights: ``"linear_phase"`` branch ``phi`` holds
+        ``h[phi + up * t]`` (normalised); ``"low_latency"`` row ``r`` holds the
+        interpolation weights of inputs ``i1, i1 - 1, ...`` for an output ``r / up`` of an
+        input period before input ``i1``.
+    aa_sos : np.ndarray or None
+        ``"low_latency"``: anti-alias SOS at the input rate (None when not downsampling).
     delay_s : float
-        Group delay of the filter, seconds (compensated in the output timestamps).
+        Constant delay compensated in the output timestamps (0 for ``"low_latency"``).
+    lookahead_s : float
+        Input time needed after an output's time before it is released: ``delay_s`` for
+        ``"linear_phase"``; for ``"low_latency"`` 0 (less than one input period).
     """
 
-    def __init__(self, sfreq_in: float, sfreq_out: float, n_channels: int, *, zero_crossings: int = 10) -> None:
+    def __init__(
+        self,
+        sfreq_in: float,
+        sfreq_out: float,
+        n_channels: int,
+        *,
+        mode: str = "low_latency",
+        zero_crossings: int = 10,
+        interpolation: str = "cubic",
+        passband: float | None = None,
+        aa_ripple_db: float = 0.1,
+        aa_stop_db: float = 60.0,
+    ) -> None:
         if sfreq_in <= 0 or sfreq_out <= 0:
             raise StreamError(
                 f"cannot resample {sfreq_in} Hz -> {sfreq_out} Hz: both rates must be positive "
                 "(irregular-rate streams cannot be windowed; use a stream with a nominal rate)"
             )
+        if mode not in RESAMPLER_MODES:
+            raise ConfigError(f"resampler = {mode!r}: allowed values are {', '.join(RESAMPLER_MODES)}")
+        if interpolation not in _INTERPOLATION_NODES:
+            raise ConfigError(f"interpolation = {interpolation!r}: allowed values are cubic, linear")
         if zero_crossings < 1:
             raise ConfigError(f"zero_crossings = {zero_crossings}: must be >= 1")
         self.sfreq_in = float(sfreq_in)
         self.sfreq_out = float(sfreq_out)
         self.n_channels = int(n_channels)
+        self.mode = mode
         self.up, self.down = rational_ratio(sfreq_in, sfreq_out)
         self.identity = self.up == self.down == 1
+        self.aa_sos: np.ndarray | None = None
+        self._aa_zi_unit: np.ndarray | None = None
+        if mode == "linear_phase":
+            self._init_linear_phase(zero_crossings)
+        else:
+            self._init_low_latency(interpolation, passband, aa_ripple_db, aa_stop_db)
+        self.lookahead_s = self.delay_s
+        self.reset()
+
+    def _init_linear_phase(self, zero_crossings: int) -> None:
         rate = max(self.up, self.down)
         self._half = zero_crossings * rate  # group delay, samples of the upsampled rate
         n_taps = 2 * self._half + 1
@@ -188,7 +264,40 @@ class StreamingResampler:
         self.delay_s = 0.0 if self.identity else self._half / (self.up * self.sfreq_in)
         self._hist = self.taps + 1  # input samples kept between calls
         self._k0 = -(-self._half // self.down)  # first output whose time is >= the first input's
-        self.reset()
+
+    def _init_low_latency(self, interpolation: str, passband: float | None, ripple: float, stop: float) -> None:
+        nodes = _INTERPOLATION_NODES[interpolation]
+        self.interpolation = interpolation
+        self.taps = len(nodes)
+        d = np.arange(self.up) / self.up  # output lies d input periods before input i1
+        weights = np.ones((self.up, self.taps))
+        for j, a in enumerate(nodes):  # Lagrange basis polynomial of node a, evaluated at d
+            for b in nodes:
+                if b != a:
+                    weights[:, j] *= (d - b) / (a - b)
+        self.phase_filters = weights
+        self.delay_s = 0.0
+        self._half = 0
+        self._hist = self.taps  # inputs i1 - taps + 1 .. i1 (and t[i1 - 1]) stay reachable
+        self._k0 = 0
+        if self.sfreq_in > self.sfreq_out:  # downsampling: remove what would alias
+            edge = 0.45 * self.sfreq_out
+            self.aa_passband = min(edge, passband) if passband is not None else edge
+            self.aa_stopband = min(self.sfreq_out - self.aa_passband, 0.495 * self.sfreq_in)
+            order, wn = signal.ellipord(self.aa_passband, self.aa_stopband, ripple, stop, fs=self.sfreq_in)
+            self.aa_order = int(order)
+            sos = signal.ellip(order, ripple, stop, wn, fs=self.sfreq_in, output="sos")
+            # unit DC gain (an even-order elliptic starts at the bottom of its ripple): a
+            # large electrode offset passes unscaled, ripple is 0..+ripple dB
+            sos[0, :3] /= np.prod(sos[:, :3].sum(axis=1) / sos[:, 3:].sum(axis=1))
+            self.aa_sos = sos
+            self._aa_zi_unit = signal.sosfilt_zi(self.aa_sos)[:, :, None]
+
+    def aa_group_delay_s(self, freq: float = 10.0) -> float:
+        """Group delay (seconds) of the anti-alias filter at ``freq`` Hz (0 without one)."""
+        if self.aa_sos is None:
+            return 0.0
+        return _group_delay_sos(self.aa_sos, freq, self.sfreq_in)[1]
 
     def reset(self) -> None:
         """Forget all input (the next sample is treated as the stream's first)."""
@@ -199,15 +308,20 @@ class StreamingResampler:
         self._bad_in_history = False
         self._n_in = 0
         self._k_next = self._k0
+        self._zi = np.zeros((len(self.aa_sos), 2, self.n_channels)) if self.aa_sos is not None else None
 
     def prime(self, channels: np.ndarray, values: np.ndarray) -> None:
-        """Fill the history of ``channels`` (bool mask) with ``values`` (steady state)."""
+        """Fill the history and filter state of ``channels`` (bool mask) with ``values`` (steady state)."""
         self._x[: self._hist, channels] = values[channels]
+        if self._zi is not None and self._aa_zi_unit is not None:
+            self._zi[:, :, channels] = self._aa_zi_unit[:, :, 0][:, :, None] * values[channels]
 
     def n_outputs(self, n_in: int) -> int:
         """Output samples available after ``n_in`` input samples in total."""
         if self.identity:
             return n_in
+        if self.mode == "low_latency":  # outputs whose position k * down / up <= n_in - 1
+            return 0 if n_in <= 0 else ((n_in - 1) * self.up) // self.down + 1
         return max(0, (n_in * self.up - 1) // self.down + 1 - self._k0)
 
     def process(
@@ -237,6 +351,8 @@ class StreamingResampler:
         if self.identity:
             return x, t, bad
         n = len(t)
+        if n and self.aa_sos is not None:
+            x, self._zi = signal.sosfilt(self.aa_sos, x, axis=0, zi=self._zi)
         hist = self._hist
         if hist + n > len(self._t):  # grow the work buffers (rare, amortised)
             cap = hist + max(n, 2 * (len(self._t) - hist))
@@ -255,25 +371,40 @@ class StreamingResampler:
             self._bad[hist : hist + n] = False if bad is None else bad
         base = self._n_in - hist  # absolute index of row 0 of the work buffers
         n_total = self._n_in + n
-        k_stop = max(self._k_next, (n_total * self.up - 1) // self.down + 1)
+        low_latency = self.mode == "low_latency"
+        if low_latency:
+            k_stop = max(self._k_next, ((n_total - 1) * self.up) // self.down + 1) if n_total else self._k_next
+        else:
+            k_stop = max(self._k_next, (n_total * self.up - 1) // self.down + 1)
         ks = np.arange(self._k_next, k_stop, dtype=np.int64)
         y = np.empty((len(ks), self.n_channels))
         bad_out = np.zeros((len(ks), self.n_channels), dtype=bool) if track_bad else None
         back = np.arange(self.taps)
         for b0 in range(0, len(ks), _BLOCK):
-            kb = ks[b0 : b0 + _BLOCK]
-            num = kb * self.down
-            rows = (num // self.up - base)[:, None] - back  # (n_block, taps)
-            weights = self.phase_filters[num % self.up]  # (n_block, taps)
+            num = ks[b0 : b0 + _BLOCK] * self.down
+            if low_latency:  # newest input used: i1 = ceil(num / up); output r/up periods before it
+                newest = -(-num // self.up)
+                phase = newest * self.up - num
+            else:
+                newest = num // self.up
+                phase = num % self.up
+            rows = (newest - base)[:, None] - back  # (n_block, taps)
+            weights = self.phase_filters[phase]  # (n_block, taps)
             y[b0 : b0 + _BLOCK] = np.einsum("ot,otc->oc", weights, self._x[rows])
             if bad_out is not None:
                 bad_out[b0 : b0 + _BLOCK] = self._bad[rows].any(axis=1)
-        # timestamps: output k represents input position (k * down - half) / up
-        q = ks * self.down - self._half
-        rows = q // self.up - base
-        frac = (q % self.up) / self.up
-        t0 = self._t[rows]
-        t_out = t0 + frac * (self._t[rows + 1] - t0)
+        if low_latency:  # output k represents input position k * down / up exactly
+            num = ks * self.down
+            newest = -(-num // self.up)
+            rows = newest - base
+            t1 = self._t[rows]
+            t_out = t1 - ((newest * self.up - num) / self.up) * (t1 - self._t[rows - 1])
+        else:  # output k represents input position (k * down - half) / up
+            q = ks * self.down - self._half
+            rows = q // self.up - base
+            frac = (q % self.up) / self.up
+            t0 = self._t[rows]
+            t_out = t0 + frac * (self._t[rows + 1] - t0)
         # keep the last `hist` inputs for the next call
         self._x[:hist] = self._x[n : n + hist]
         self._t[:hist] = self._t[n : n + hist]
@@ -368,8 +499,16 @@ class StreamPreprocessor:
         ``sfreq`` is the output (model) rate.
     preprocessing : PreprocessingConfig
         Units, band-pass, notch.
+    resampler : {"low_latency", "linear_phase"}
+        Resampling mode (see the module docstring and :class:`StreamingResampler`):
+        ``"low_latency"`` (default, the live path) releases the output for time ``t`` less
+        than one input period after ``t`` but carries a causal anti-alias filter's group
+        delay; ``"linear_phase"`` is the higher-fidelity FIR (no phase distortion) whose
+        output for ``t`` needs ~39 ms (62.5 ms from 160 Hz) of later input.
     zero_crossings : int
-        Resampler half-length (see :class:`StreamingResampler`).
+        ``"linear_phase"`` resampler half-length (see :class:`StreamingResampler`).
+    interpolation : {"cubic", "linear"}
+        ``"low_latency"`` interpolation (see :class:`StreamingResampler`).
     bandpass_order : int
         Butterworth order.
     notch_q : float
@@ -403,7 +542,9 @@ class StreamPreprocessor:
         window: WindowConfig,
         preprocessing: PreprocessingConfig,
         *,
+        resampler: str = "low_latency",
         zero_crossings: int = 10,
+        interpolation: str = "cubic",
         bandpass_order: int = 4,
         notch_q: float = 30.0,
     ) -> None:
@@ -425,8 +566,11 @@ class StreamPreprocessor:
         self._feeds = self._matrix_t != 0  # source channel -> model channels it feeds
         self.sfreq_in = float(description.sfreq)
         self.sfreq_out = float(window.sfreq)
+        band = preprocessing.bandpass
         self.resampler = StreamingResampler(
-            self.sfreq_in, self.sfreq_out, self.n_channels, zero_crossings=zero_crossings
+            self.sfreq_in, self.sfreq_out, self.n_channels, mode=resampler,
+            zero_crossings=zero_crossings, interpolation=interpolation,
+            passband=None if band is None else float(band[1]),
         )
         self.sos = design_filters(
             self.sfreq_out, preprocessing.bandpass, list(preprocessing.notch),
@@ -455,11 +599,25 @@ class StreamPreprocessor:
         """One line: units, channels, rates, resampling delay, filters."""
         m = self.mapping
         rs = self.resampler
-        resampling = (
-            "no resampling" if rs.identity
-            else f"resample {self.sfreq_in:g} -> {self.sfreq_out:g} Hz (x{rs.up}/{rs.down}, "
-                 f"{rs.delay_s * 1e3:.1f} ms FIR delay, compensated in timestamps)"
-        )
+        if rs.identity:
+            resampling = "no resampling"
+        elif rs.mode == "linear_phase":
+            resampling = (
+                f"resample {self.sfreq_in:g} -> {self.sfreq_out:g} Hz linear-phase (x{rs.up}/{rs.down}, "
+                f"{rs.delay_s * 1e3:.1f} ms FIR delay, compensated in timestamps: output released "
+                f"{rs.lookahead_s * 1e3:.1f} ms after the time it represents)"
+            )
+        else:
+            aa = (
+                f"order-{rs.aa_order} elliptic "
+                f"anti-alias < {rs.aa_passband:g} Hz, group delay {rs.aa_group_delay_s(10.0) * 1e3:.1f} ms at "
+                "10 Hz (not compensated)" if rs.aa_sos is not None else "no anti-alias filter (upsampling)"
+            )
+            resampling = (
+                f"resample {self.sfreq_in:g} -> {self.sfreq_out:g} Hz low-latency (x{rs.up}/{rs.down}, "
+                f"{aa}, causal {rs.interpolation} interpolation, released < 1 input period after the "
+                "time it represents)"
+            )
         delay = ""
         if self.sos is not None:
             w, gd = _group_delay_sos(self.sos, 10.0, self.sfreq_out)
@@ -488,7 +646,8 @@ class StreamPreprocessor:
         -------
         PreprocessedChunk
             Zero or more samples at the model rate (resampling releases output as the
-            input advances; the first output lags by the resampler's delay).
+            input advances: ``"low_latency"`` every output up to the newest input's time,
+            ``"linear_phase"`` those up to ``resampler.lookahead_s`` before it).
         """
         data = np.asarray(data)
         timestamps = np.asarray(timestamps, dtype=np.float64)

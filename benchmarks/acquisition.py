@@ -22,7 +22,8 @@ Figures: samples sent / received / recorded (the XDF read back with pyxdf); push
 latency (sample pushed -> its data in the reader's hands: after ``Source.read`` for us,
 visible in ``get_data`` for mne-lsl); push-to-window latency (our window's ``buffered``
 stamp minus the push time of the raw sample its last sample represents; includes the
-resampler's FIR look-ahead, which is ``delay`` stream seconds = ``delay / speed`` wall
+resampler's look-ahead (0 for the default low-latency resampler; ``delay`` stream seconds =
+``delay / speed`` wall for the linear-phase one)
 seconds); windows emitted vs expected; CPU per process and per reader thread. Prints a
 table, writes JSON with machine info; asserts nothing.
 
@@ -173,6 +174,7 @@ def reader_ours(opts: dict[str, Any], ready: Any, results: Any) -> None:
             "xdf_timestamps_equal": bool(len(xdf_ts) == len(ts) and np.array_equal(xdf_ts, ts)),
             "xdf_bytes": path.stat().st_size,
             "resampler": {"up": pre.resampler.up, "down": pre.resampler.down, "delay_s": pre.resampler.delay_s,
+                          "mode": pre.resampler.mode, "n_outputs_for_received": pre.resampler.n_outputs(len(ts)),
                           "describe": pre.describe()},  # fmt: skip
             "cpu": CpuMeter.report(start, end),
         })  # fmt: skip
@@ -427,9 +429,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             push_last = np.full(len(w), np.nan)
         rs = ours["resampler"]
-        half = int(round(rs["delay_s"] * rs["up"] * args.rate))  # FIR half-length, up-sampled samples
-        k0 = -(-half // rs["down"])  # first output the causal resampler releases
-        n_out = (pub.n_total * rs["up"] - 1) // rs["down"] + 1 - k0
+        n_out = rs["n_outputs_for_received"]  # the resampler's own count for the samples received
         from brain3d.config import WindowConfig
 
         wc = WindowConfig()

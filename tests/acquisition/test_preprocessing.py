@@ -10,7 +10,7 @@ import pytest
 from scipy import signal
 
 from acquisition.base import Chunk, StreamDescription
-from acquisition.preprocessing import StreamingResampler, StreamPreprocessor, design_filters
+from acquisition.preprocessing import RESAMPLER_MODES, StreamingResampler, StreamPreprocessor, design_filters
 from acquisition.windowing import Windower
 from brain3d.channels import STANDARD_64
 from brain3d.config import ChannelsConfig, Config, PreprocessingConfig, WindowConfig
@@ -30,6 +30,7 @@ def preprocessor(
     model: tuple[str, ...] = STANDARD_64[:8],
     missing: str = "error",
     units: str = "uV",
+    resampler: str = "low_latency",
     **prep: object,
 ) -> StreamPreprocessor:
     return StreamPreprocessor(
@@ -37,6 +38,7 @@ def preprocessor(
         ChannelsConfig(names=list(model), missing=missing),  # type: ignore[arg-type]
         WindowConfig(sfreq=OUT),
         PreprocessingConfig(**prep),  # type: ignore[arg-type]
+        resampler=resampler,
     )
 
 
@@ -70,9 +72,17 @@ def amplitude(y: np.ndarray, sfreq: float, freq: float) -> float:
 
 
 # ----------------------------------------------------------------------- resampler
+def test_default_resampler_is_low_latency() -> None:
+    assert RESAMPLER_MODES[0] == "low_latency"
+    assert StreamingResampler(1000.0, OUT, 1).mode == "low_latency"
+    assert preprocessor(1000.0).resampler.mode == "low_latency"
+    with pytest.raises(ConfigError, match="resampler"):
+        StreamingResampler(1000.0, OUT, 1, mode="sinc")
+
+
 @pytest.mark.parametrize("sfreq", [160.0, 250.0, 500.0, 1000.0])
-def test_resampler_is_upfirdn_exactly(sfreq: float) -> None:
-    rs = StreamingResampler(sfreq, OUT, 2)
+def test_linear_phase_resampler_is_upfirdn_exactly(sfreq: float) -> None:
+    rs = StreamingResampler(sfreq, OUT, 2, mode="linear_phase")
     rng = np.random.default_rng(1)
     x = rng.standard_normal((int(sfreq * 2), 2))
     h = rs.phase_filters.T.reshape(-1)  # back to h[phi + up * t]
@@ -83,18 +93,24 @@ def test_resampler_is_upfirdn_exactly(sfreq: float) -> None:
     np.testing.assert_allclose(y[full], ref[k[full]], atol=1e-12)
 
 
+def resample_in_chunks(rs: StreamingResampler, x: np.ndarray, t: np.ndarray, step: int = 7):
+    rs.prime(np.ones(x.shape[1], bool), x[0])
+    ys, ts = [], []
+    for i in range(0, len(t), step):
+        y, tt, _ = rs.process(x[i : i + step], t[i : i + step])
+        ys.append(y)
+        ts.append(tt)
+    return np.concatenate(ys), np.concatenate(ts)
+
+
 @pytest.mark.parametrize("sfreq", [160.0, 250.0, 1000.0])
-def test_resampled_sinusoid_keeps_frequency_phase_and_timestamps(sfreq: float) -> None:
-    rs = StreamingResampler(sfreq, OUT, 1)
+def test_linear_phase_sinusoid_keeps_frequency_phase_and_timestamps(sfreq: float) -> None:
+    rs = StreamingResampler(sfreq, OUT, 1, mode="linear_phase")
     f = 10.0
     t = 100.0 + np.arange(int(sfreq * 3)) / sfreq
     x = np.sin(2 * np.pi * f * t)[:, None]
-    ys, ts = [], []
-    for i in range(0, len(t), 7):
-        y, tt, _ = rs.process(x[i : i + 7], t[i : i + 7])
-        ys.append(y)
-        ts.append(tt)
-    y, t_out = np.concatenate(ys)[:, 0], np.concatenate(ts)
+    y, t_out = resample_in_chunks(rs, x, t)
+    y = y[:, 0]
     # the right number of samples over time, each stamped exactly on the 256 Hz grid
     assert len(y) == rs.n_outputs(len(t))
     assert abs(len(y) - (3.0 - rs.delay_s) * OUT) <= 2
@@ -106,12 +122,94 @@ def test_resampled_sinusoid_keeps_frequency_phase_and_timestamps(sfreq: float) -
     np.testing.assert_allclose(y[settled], np.sin(2 * np.pi * f * t_out[settled]), atol=5e-3)
 
 
-def test_resampler_identity_passes_through() -> None:
-    rs = StreamingResampler(256.0, 256.0, 3)
+@pytest.mark.parametrize("sfreq", [160.0, 250.0, 500.0, 1000.0])
+def test_low_latency_sinusoid_keeps_frequency_amplitude_and_timestamps(sfreq: float) -> None:
+    rs = StreamingResampler(sfreq, OUT, 1, passband=100.0)
+    f, amp = 10.0, 20.0
+    t = 100.0 + np.arange(int(sfreq * 3)) / sfreq
+    x = (amp * np.sin(2 * np.pi * f * t) + 300.0)[:, None]  # with an electrode offset
+    y, t_out = resample_in_chunks(rs, x, t)
+    y = y[:, 0]
+    # exact counts: every 256 Hz grid point from the first input's time to the newest input's
+    assert len(y) == rs.n_outputs(len(t)) == ((len(t) - 1) * rs.up) // rs.down + 1
+    assert abs(len(y) - 3.0 * OUT) <= 1
+    np.testing.assert_allclose(np.diff(t_out), 1 / OUT, rtol=0, atol=1e-9)
+    assert t_out[0] == t[0] and t_out[-1] <= t[-1]
+    # frequency and amplitude kept; the only shift is the anti-alias filter's (causal) delay
+    settled = t_out > t[0] + 0.3
+    ys, ts = y[settled] - 300.0, t_out[settled]
+    freqs = np.linspace(9.0, 11.0, 201)
+    fit = [amplitude(ys, OUT, fr) for fr in freqs]
+    assert freqs[int(np.argmax(fit))] == pytest.approx(f, abs=0.02)
+    assert amplitude(ys, OUT, f) == pytest.approx(amp, rel=0.01)
+    delay = rs.aa_group_delay_s(f)
+    assert (delay > 0) == (sfreq > OUT) and delay < 0.008
+    # output = the input at (timestamp - filter delay); phase vs group delay differ a little
+    np.testing.assert_allclose(ys, amp * np.sin(2 * np.pi * f * (ts - delay)), atol=0.01 * amp)
+
+
+def test_low_latency_anti_alias_attenuates_300_hz_at_1000_hz_by_40_db() -> None:
+    sfreq, amp = 1000.0, 100.0
+    t = 5.0 + np.arange(int(sfreq * 4)) / sfreq
+    x = (amp * np.sin(2 * np.pi * 300.0 * t))[:, None]  # aliases to 44 Hz at 256 Hz
+    for mode in RESAMPLER_MODES:
+        rs = StreamingResampler(sfreq, OUT, 1, mode=mode)
+        y, _ = resample_in_chunks(rs, x, t, step=10)
+        tail = y[-2 * 256 :, 0]
+        assert amplitude(tail, OUT, 44.0) < amp * 10 ** (-40 / 20), mode
+        assert np.abs(tail).max() < amp * 10 ** (-40 / 20), mode
+    # the full preprocessor (pass band 100 Hz): the same
+    pre = preprocessor(sfreq, bandpass=(0.5, 100.0), notch=[])
+    x8 = np.repeat(x, 8, axis=1).astype(np.float32)
+    y, _ = run_chunked(pre, x8, t)
+    assert amplitude(y[-512:, 0], OUT, 44.0) < amp * 10 ** (-40 / 20)
+
+
+def release_delays(rs: StreamingResampler, sfreq: float, seconds: float = 1.0) -> np.ndarray:
+    """Push one input sample at a time; (input time at release - output time) per output."""
+    t = 50.0 + np.arange(int(sfreq * seconds)) / sfreq
+    x = np.random.default_rng(0).standard_normal((len(t), 2))
+    delays = []
+    for i in range(len(t)):
+        _, t_out, _ = rs.process(x[i : i + 1], t[i : i + 1])
+        delays += list(t[i] - t_out)
+        # nothing pending: the next output's time lies past the newest input
+        assert rs.n_outputs(i + 1) == rs._k_next - rs._k0
+    return np.asarray(delays)
+
+
+@pytest.mark.parametrize("sfreq", [160.0, 250.0, 500.0, 1000.0])
+def test_low_latency_releases_each_output_within_one_input_period(sfreq: float) -> None:
+    rs = StreamingResampler(sfreq, OUT, 2)
+    d = release_delays(rs, sfreq)
+    assert len(d) == rs.n_outputs(int(sfreq))
+    # released by the first input at or after its time: 0 <= delay < 1 input period
+    assert d.min() >= 0 and d.max() < 1 / sfreq - 1e-9
+    # so after pushing inputs up to t, the newest output is the last 256 Hz grid point <= t:
+    # >= t - 1/sfreq when upsampling (160, 250 Hz), >= t - 1/256 s when downsampling
+    t_last = 50.0 + (int(sfreq) - 1) / sfreq
+    _, t_out, _ = StreamingResampler(sfreq, OUT, 1).process(np.zeros((int(sfreq), 1)), 50.0 + np.arange(int(sfreq)) / sfreq)
+    assert t_last - 1 / OUT < t_out[-1] <= t_last
+    if sfreq < OUT:
+        assert t_out[-1] >= t_last - 1 / sfreq
+
+
+@pytest.mark.parametrize("sfreq", [160.0, 1000.0])
+def test_linear_phase_releases_outputs_39_ms_late(sfreq: float) -> None:
+    """Documents the cost of the linear-phase FIR: 39.1 ms (62.5 ms from 160 Hz) of look-ahead."""
+    rs = StreamingResampler(sfreq, OUT, 2, mode="linear_phase")
+    assert rs.lookahead_s == rs.delay_s == pytest.approx(10 / min(sfreq, OUT))
+    d = release_delays(rs, sfreq)
+    assert d.min() > rs.delay_s - 1 / sfreq and d.max() <= rs.delay_s + 1e-9
+
+
+@pytest.mark.parametrize("mode", RESAMPLER_MODES)
+def test_resampler_identity_passes_through(mode: str) -> None:
+    rs = StreamingResampler(256.0, 256.0, 3, mode=mode)
     x = np.random.default_rng(0).standard_normal((50, 3))
     t = np.arange(50) / 256
     y, tt, _ = rs.process(x, t)
-    assert rs.identity and rs.delay_s == 0
+    assert rs.identity and rs.delay_s == 0 and rs.aa_sos is None
     np.testing.assert_array_equal(y, x)
     np.testing.assert_array_equal(tt, t)
 
@@ -133,17 +231,18 @@ def test_output_timestamps_follow_input_jitter_and_gaps() -> None:
 
 
 # --------------------------------------------------------------- chunking invariance
+@pytest.mark.parametrize("mode", RESAMPLER_MODES)
 @pytest.mark.parametrize("sfreq", [160.0, 250.0, 1000.0, 256.0])
-def test_chunked_equals_one_shot(sfreq: float) -> None:
+def test_chunked_equals_one_shot(sfreq: float, mode: str) -> None:
     x, t = sines(sfreq, 4.0, {3.0: 30.0, 50.0: 10.0, 20.0: 5.0})
     x += 500.0  # electrode offset
     x += np.random.default_rng(2).standard_normal(x.shape).astype(np.float32)
-    one = preprocessor(sfreq).process(x, t)
-    y, t_out = run_chunked(preprocessor(sfreq), x, t)
-    assert len(one) == len(y) > 0
+    one = preprocessor(sfreq, resampler=mode).process(x, t)
+    y, t_out = run_chunked(preprocessor(sfreq, resampler=mode), x, t)
+    assert len(one) == len(y) == preprocessor(sfreq, resampler=mode).resampler.n_outputs(len(t)) > 0
     np.testing.assert_array_equal(t_out, one.timestamps)
     np.testing.assert_allclose(y, one.data, atol=1e-3)  # float32 output of float64 state
-    y1, _ = run_chunked(preprocessor(sfreq), x, t, seed=5, max_chunk=3)
+    y1, _ = run_chunked(preprocessor(sfreq, resampler=mode), x, t, seed=5, max_chunk=3)
     np.testing.assert_allclose(y1, one.data, atol=1e-3)
 
 
@@ -255,8 +354,9 @@ def test_units_declared_by_the_stream_are_converted(caplog: pytest.LogCaptureFix
 
 
 # ------------------------------------------------------------------------ non-finite
+@pytest.mark.parametrize("mode", RESAMPLER_MODES)
 @pytest.mark.parametrize("bad_value", [np.nan, np.inf])
-def test_nan_flags_windows_and_filters_recover(bad_value: float) -> None:
+def test_nan_flags_windows_and_filters_recover(bad_value: float, mode: str) -> None:
     sfreq = 500.0
     x, t = sines(sfreq, 12.0, {10.0: 20.0})
     x += 300.0
@@ -264,7 +364,7 @@ def test_nan_flags_windows_and_filters_recover(bad_value: float) -> None:
     x_bad = x.copy()
     x_bad[2000:2100, 3] = bad_value  # 0.2 s of NaN on one channel at 4 s
     before = x_bad.copy()
-    pre = preprocessor(sfreq)
+    pre = preprocessor(sfreq, resampler=mode)
     y, t_out = run_chunked(pre, x_bad, t)
     np.testing.assert_array_equal(x_bad, before)  # the raw data are untouched
     assert pre.nonfinite_samples == 100
@@ -279,7 +379,7 @@ def test_nan_flags_windows_and_filters_recover(bad_value: float) -> None:
         assert bool(w.flags & WindowFlag.NON_FINITE) == touches
     assert win.flag_counts["NON_FINITE"] > 0
     # after the NaNs the filters work again: the signal is back, close to the clean run
-    clean, _ = run_chunked(preprocessor(sfreq), raw, t)
+    clean, _ = run_chunked(preprocessor(sfreq, resampler=mode), raw, t)
     late = t_out > t[2100] + 3.0
     np.testing.assert_allclose(y[late, 3], clean[late, 3], atol=1.0)
     assert amplitude(y[late, 3], OUT, 10.0) == pytest.approx(20.0, rel=0.05)
@@ -306,10 +406,11 @@ def test_process_chunk_and_from_config() -> None:
 
 
 # ---------------------------------------------------------------------- measurement
-def test_per_chunk_cost_64ch_1000hz_chunks_of_10(record_property: pytest.RecordProperty) -> None:
+@pytest.mark.parametrize("mode", RESAMPLER_MODES)
+def test_per_chunk_cost_64ch_1000hz_chunks_of_10(record_property: pytest.RecordProperty, mode: str) -> None:
     """Measures (does not assert) the cost of preprocessing + windowing one chunk."""
     config = Config()
-    pre = StreamPreprocessor.from_config(config, describe(1000.0, STANDARD_64))
+    pre = StreamPreprocessor.from_config(config, describe(1000.0, STANDARD_64), resampler=mode)
     win = Windower.for_preprocessor(pre, config.window, config.preprocessing, clock=lambda: 0.0)
     rng = np.random.default_rng(0)
     x = (rng.standard_normal((10_000, 64)) * 20).astype(np.float32)
@@ -322,4 +423,4 @@ def test_per_chunk_cost_64ch_1000hz_chunks_of_10(record_property: pytest.RecordP
         win.push(out.data, out.timestamps)
     per_chunk_us = (time.perf_counter() - start) / 900 * 1e6
     record_property("per_chunk_us", per_chunk_us)
-    logging.getLogger(__name__).info("per-chunk cost 64 ch, 1000 Hz, 10 samples: %.1f us", per_chunk_us)
+    logging.getLogger(__name__).info("per-chunk cost 64 ch, 1000 Hz, 10 samples, %s: %.1f us", mode, per_chunk_us)
