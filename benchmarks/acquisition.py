@@ -22,9 +22,8 @@ Figures: samples sent / received / recorded (the XDF read back with pyxdf); push
 latency (sample pushed -> its data in the reader's hands: after ``Source.read`` for us,
 visible in ``get_data`` for mne-lsl); push-to-window latency (our window's ``buffered``
 stamp minus the push time of the raw sample its last sample represents; includes the
-resampler's look-ahead (0 for the default low-latency resampler; ``delay`` stream seconds =
-``delay / speed`` wall for the linear-phase one)
-seconds); windows emitted vs expected; CPU per process and per reader thread. Prints a
+resampler's look-ahead: 0 for the default low-latency resampler, ``delay`` stream seconds
+= ``delay / speed`` wall seconds for the linear-phase one); windows emitted vs expected; CPU per process and per reader thread. Prints a
 table, writes JSON with machine info; asserts nothing.
 
 Usage::
