@@ -97,28 +97,49 @@ def _cmd_export(args: argparse.Namespace, config: Config) -> int:
 
 def _cmd_run(args: argparse.Namespace, config: Config) -> int:
     from export_onnx import open_fast_path
-    from realtime.interim_run import run_fast_path_on_test_signal
+    from realtime.live_decode import run_live_fast_path
 
-    if args.source != "simulate":
-        raise ConfigError(
-            f"--source {args.source} needs the acquisition sources, which are not built yet; "
-            "use --source simulate"
-        )
+    player = None
+    if args.source.startswith("replay:"):
+        config.source.replay.path = Path(args.source.split(":", 1)[1]).resolve()
+        config.source.kind = "replay"  # after the path: assignment is validated
+    elif args.source in ("simulate", "lsl", "brainflow"):
+        config.source.kind = args.source
+    else:
+        raise ConfigError(f"--source {args.source!r}: use simulate, lsl, brainflow or replay:FILE")
     session = open_fast_path(config)
-    report = run_fast_path_on_test_signal(config, session, args.duration, paced=not args.unpaced)
+    try:
+        if config.source.kind == "replay":
+            from acquisition.replay import Player
+
+            replay = config.source.replay
+            player = Player(replay.path, speed=replay.speed, loop=replay.loop, start_offset_s=replay.start_offset_s)
+            player.open()
+            player.start()
+        report = run_live_fast_path(config, session, args.duration, player=player)
+    finally:
+        if player is not None:
+            player.stop()
     result = report.to_dict()
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2))
-    weights = "trained" if report.trained_weights else "UNTRAINED (no checkpoint shipped yet)"
+    weights = "trained (on SIMULATED EEG)" if report.trained_weights else "UNTRAINED (no checkpoint)"
     print(f"source        : {report.source}")
     print(f"fast path     : onnxruntime {report.provider}, {report.precision}, {weights} weights")
-    print(f"windows       : {report.windows} in {report.duration_s:.1f} s ({report.window_rate_hz:.1f}/s)")
-    print(
-        f"inference     : p50 {report.inference_p50_ms:.2f} ms, p99 {report.inference_p99_ms:.2f} ms, "
-        f"max {report.inference_max_ms:.2f} ms (window in -> latent + image out)"
-    )
-    print(f"decoded image : mean {report.image_mean:+.3f}, std {report.image_std:.3f} (range -1..1)")
+    print(f"windows       : {report.windows_decoded} decoded, {report.windows_skipped} skipped, "
+          f"{report.samples_received} samples in {report.duration_s:.1f} s")
+    print(f"latency       : last sample -> image p50 {report.sample_to_image_p50_ms:.2f} ms, "
+          f"p99 {report.sample_to_image_p99_ms:.2f} ms (LSL clock); inference p50 {report.inference_p50_ms:.2f} ms")
+    ident = report.identification
+    if ident is not None:
+        print(f"live decoding : {ident['n_candidates']}-way identification of {ident['scored_windows']} stimulus "
+              f"windows: top-1 {ident['top1']:.2f} (chance {ident['chance_top1']:.2f}), "
+              f"top-5 {ident['top5']:.2f} (chance {ident['chance_top5']:.2f})")
+    else:
+        print("live decoding : not scored (the source sends no ground truth)")
+    if report.events:
+        print(f"events        : {report.events}")
     return 0
 
 
@@ -242,14 +263,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     run = commands.add_parser(
-        "run", help="run the main job (default: fast path on generated EEG, no headset needed)",
-        description="Run the main job. Until the live pipeline lands, this feeds a synthetic "
-        "test signal through the exported fast path at the live window rate and prints figures.",
+        "run", help="run the main job: live decoding from the simulator (default), LSL, BrainFlow or a replay",
+        description="Run the main job: the source's EEG through acquisition (preprocessing, windows) and the "
+        "ONNX fast path, with latency on the LSL clock and, for the simulator, live identification accuracy. "
+        "The describer, 3D and viewer stages are not built yet.",
     )
     run.add_argument("--source", default="simulate", help="simulate (default), lsl, brainflow or replay:FILE")
     run.add_argument("--duration", type=float, default=10.0, metavar="SECONDS", help="stream time to run (default 10)")
-    run.add_argument("--headless", action="store_true", help="no window (offscreen rendering)")
-    run.add_argument("--unpaced", action="store_true", help="feed windows as fast as possible")
+    run.add_argument("--headless", action="store_true", help="no window (the viewer is not built yet: always headless)")
     run.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the figures as JSON")
     run.set_defaults(handler=_cmd_run)
 

@@ -48,25 +48,51 @@ def test_export_writes_a_graph_and_reports_parity(tmp_path, capsys):
     assert "PASSED" in summary["parity"]
 
 
-def test_run_feeds_windows_and_reports_figures(tmp_path, capsys):
-    report = tmp_path / "run.json"
-    args = [
-        "run", "--duration", "1", "--unpaced", "--json", str(report),
-        "--set", f"model.weights={tmp_path / 'none.safetensors'}",
-        "--set", f"onnx.path={tmp_path / 'fp.onnx'}",
+@pytest.fixture(scope="module")
+def untrained_graph(tmp_path_factory):
+    """--set options pointing at an untrained model and one shared exported graph."""
+    folder = tmp_path_factory.mktemp("run")
+    return [
+        "--set", f"model.weights={folder / 'none.safetensors'}",
+        "--set", f"onnx.path={folder / 'fp.onnx'}",
         "--set", "onnx.providers=[cpu]",
     ]
-    assert main(args) == 0
+
+
+def test_run_decodes_the_simulator_live_and_scores_it(tmp_path, capsys, untrained_graph):
+    report = tmp_path / "run.json"
+    assert main(["run", "--duration", "3.5", "--json", str(report), *untrained_graph]) == 0
     out = capsys.readouterr().out
-    assert "not recorded EEG" in out and "UNTRAINED" in out
+    assert "SIMULATED EEG" in out and "UNTRAINED" in out and "last sample -> image" in out
     figures = json.loads(report.read_text())
-    assert figures["windows"] == 8  # 1 s at hop 32 / 256 Hz
-    assert 0 < figures["inference_p50_ms"] <= figures["inference_p99_ms"]
+    assert figures["simulated"] is True
+    assert figures["windows_decoded"] >= 15  # 8 windows/s after the first full second
+    assert 0 < figures["sample_to_image_p50_ms"] <= figures["sample_to_image_p99_ms"]
+    assert figures["identification"] is not None  # the simulator sends ground truth
+    assert figures["identification"]["n_candidates"] >= 2
 
 
-def test_sources_not_built_yet_are_refused_clearly(capsys):
-    assert main(["run", "--source", "lsl"]) == 2
-    assert "not built yet" in capsys.readouterr().err
+def test_run_replays_a_recording_through_the_fast_path(tmp_path, capsys, untrained_graph):
+    import mne
+    import numpy as np
+
+    from brain3d.channels import STANDARD_64
+
+    info = mne.create_info(list(STANDARD_64), 256.0, "eeg")
+    raw = mne.io.RawArray(np.random.default_rng(1).standard_normal((64, 256 * 6)) * 1e-5, info)
+    recording = tmp_path / "session_raw.fif"
+    raw.save(recording)
+    report = tmp_path / "run.json"
+    assert main(["run", "--source", f"replay:{recording}", "--duration", "3", "--json", str(report), *untrained_graph]) == 0
+    figures = json.loads(report.read_text())
+    assert figures["simulated"] is False and figures["windows_decoded"] >= 5
+    assert figures["identification"] is None
+    assert "not scored" in capsys.readouterr().out
+
+
+def test_unknown_source_is_refused_clearly(capsys):
+    assert main(["run", "--source", "tape"]) == 2
+    assert "use simulate, lsl, brainflow or replay:FILE" in capsys.readouterr().err
 
 
 def test_simulate_streams_and_says_it_is_simulated(capsys):
