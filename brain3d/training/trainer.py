@@ -58,7 +58,7 @@ class TrainSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    epochs: int = Field(20, ge=1)
+    epochs: int = Field(30, ge=1)
     batch_size: int = Field(64, ge=1)
     learning_rate: float = Field(1e-3, gt=0)
     weight_decay: float = Field(1e-4, ge=0)
