@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from acquisition.base import Chunk, EventKind, Source, SourceEvent, StreamDescription
+from brain3d.clock import lsl_clock
 from brain3d.config import BrainFlowSourceConfig
 from brain3d.errors import StreamError
 
@@ -71,12 +72,6 @@ def _brainflow() -> Any:
 
         board_shim.BoardShim.get_sampling_rate(board_shim.BoardIds.SYNTHETIC_BOARD.value)
     return board_shim
-
-
-def _local_clock() -> float:
-    import pylsl
-
-    return float(pylsl.local_clock())
 
 
 def count_lost_packages(
@@ -220,7 +215,7 @@ class BrainFlowSource(Source):
                 "the board is on, connected and not used by another program, and that "
                 "source.brainflow.serial_port / ip_address / ip_port are right"
             ) from error
-        self._offset = _local_clock() - time.time()
+        self._offset = lsl_clock() - time.time()
         self._board = board
         self._eeg_rows = eeg_rows
         self._ts_row = ts_row
@@ -287,7 +282,7 @@ class BrainFlowSource(Source):
         n = raw.shape[1]
         if n == 0:
             return None
-        now = _local_clock()
+        now = lsl_clock()
         self._check_clock(now)
         data = np.ascontiguousarray(raw[self._eeg_rows].T, dtype=np.float32)
         timestamps = raw[self._ts_row].astype(np.float64) + self._offset

@@ -50,6 +50,7 @@ from acquisition.base import Chunk, EventKind, Source, SourceEvent
 from acquisition.preprocessing import StreamPreprocessor
 from acquisition.recorder import Recorder
 from acquisition.windowing import Windower
+from brain3d.clock import lsl_clock
 from brain3d.config import Config
 from brain3d.errors import ConfigError, StreamError
 from brain3d.results import Window
@@ -65,12 +66,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_READ_TIMEOUT_S = 0.005
 #: Default time :meth:`AcquisitionThread.stop` waits for the thread to finish, seconds.
 DEFAULT_JOIN_TIMEOUT_S = 5.0
-
-
-def _lsl_clock() -> float:
-    import pylsl  # lazy: importing liblsl is slow and needs LSLAPICFG set first
-
-    return float(pylsl.local_clock())
 
 
 class AcquisitionError(StreamError):
@@ -206,7 +201,7 @@ class AcquisitionThread:
         self._recorder_arg = recorder
         self.owns_recorder = bool(owns_recorder)
         self.read_timeout_s = float(read_timeout_s)
-        self._clock = clock or _lsl_clock
+        self._clock = clock or lsl_clock
         self.name = name
         self._preprocessor_kwargs = dict(preprocessor_kwargs or {})
         self.recorder: Recorder | None = None

@@ -30,6 +30,7 @@ import numpy as np
 
 from acquisition.base import Chunk, Source, SourceEvent, StreamDescription
 from brain3d.channels import STANDARD_64
+from brain3d.clock import lsl_clock
 from brain3d.config import SimulateSourceConfig
 from brain3d.errors import StreamError
 from brain3d.schema import Description
@@ -42,12 +43,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_CHUNK_S = 0.010
 #: Lateness (seconds) of the caller above which a warning is logged once.
 BEHIND_WARNING_S = 0.25
-
-
-def _local_clock() -> float:
-    import pylsl
-
-    return float(pylsl.local_clock())
 
 
 class SimulatorSource(Source):
@@ -128,7 +123,7 @@ class SimulatorSource(Source):
         EEGStreamSimulator(simulator.subject, sfreq=self.sfreq, first_onset_s=0.0).read(1)
         self._simulator = simulator
         self._next_sample = 0
-        self._t0 = _local_clock()
+        self._t0 = lsl_clock()
         logger.info(
             "SIMULATED EEG source (not a recording): subject %d, seed %d, %g Hz, SNR %g dB, "
             "%d-sample blocks; t0 = %.6f s LSL clock",
@@ -164,7 +159,7 @@ class SimulatorSource(Source):
         simulator = self._simulator
         if simulator is None or self._t0 is None:
             raise StreamError("SimulatorSource is not open; call open() first")
-        now = _local_clock()
+        now = lsl_clock()
         blocks = self._due_blocks(now)
         if blocks == 0:
             next_due = self.sample_time(self._next_sample + self.chunk_samples - 1)
@@ -175,7 +170,7 @@ class SimulatorSource(Source):
                 return None
             if wait > 0:
                 time.sleep(wait)
-            blocks = max(1, self._due_blocks(_local_clock()))
+            blocks = max(1, self._due_blocks(lsl_clock()))
         lateness = now - self.sample_time(self._next_sample + blocks * self.chunk_samples - 1)
         if lateness > BEHIND_WARNING_S and not self._warned_behind:
             self._warned_behind = True

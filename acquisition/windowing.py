@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from acquisition.ringbuffer import RingBuffer
+from brain3d.clock import lsl_clock
 from brain3d.config import PreprocessingConfig, WindowConfig
 from brain3d.errors import ChannelError, StreamError
 from brain3d.results import Trace, Window, WindowFlag
@@ -51,12 +52,6 @@ COUNTED_FLAGS: tuple[WindowFlag, ...] = (
     WindowFlag.NON_FINITE, WindowFlag.FLAT, WindowFlag.SATURATED,
     WindowFlag.GAP, WindowFlag.CLOCK_JUMP, WindowFlag.INTERPOLATED,
 )  # fmt: skip
-
-
-def _lsl_clock() -> float:
-    import pylsl  # lazy: importing liblsl is slow and needs LSLAPICFG set first
-
-    return float(pylsl.local_clock())
 
 
 class Windower:
@@ -118,7 +113,7 @@ class Windower:
         self.flat_threshold_uv = float(preprocessing.flat_threshold_uv)
         self.saturation_uv = float(preprocessing.saturation_uv)
         self.name = name
-        self._clock = clock or _lsl_clock
+        self._clock = clock or lsl_clock
         cap = capacity if capacity is not None else max(2 * (self.samples + self.hop), int(10 * self.sfreq))
         if cap < self.samples + self.hop:
             raise StreamError(

@@ -26,6 +26,7 @@ import torch
 
 from acquisition.pipeline import AcquisitionThread, source_from_config
 from acquisition.sim_source import SimulatorSource
+from brain3d.clock import lsl_clock
 from brain3d.config import Config
 from brain3d.normalization import prepare_windows
 from brain3d.results import Window
@@ -35,12 +36,6 @@ from brain3d.training.metrics import to_unit_range, uint8_to_unit
 from export_onnx import FastPathSession
 
 logger = logging.getLogger(__name__)
-
-
-def _lsl_clock() -> float:
-    import pylsl
-
-    return pylsl.local_clock()
 
 
 @dataclass
@@ -144,7 +139,7 @@ def run_live_fast_path(
     LiveRunReport
     """
     source = source_from_config(config, player=player)
-    fast = _FastPath(config, session, _lsl_clock)
+    fast = _FastPath(config, session, lsl_clock)
     acquisition = AcquisitionThread(source, config, on_window=fast, recorder=recording)
     acquisition.start()
     started = time.monotonic()
