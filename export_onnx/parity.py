@@ -21,7 +21,7 @@ def realistic_eeg(batch: int, n_channels: int, n_times: int, sfreq: float, seed:
     """EEG-like test input: 1/f background plus a posterior-style 10 Hz alpha, z-scored.
 
     Synthetic test signal for numerical checks, not recorded EEG. It is z-scored per
-    channel as the preprocessing's running normalisation would leave it.
+    window and channel, as :func:`brain3d.normalization.prepare_windows` leaves input.
 
     Returns
     -------

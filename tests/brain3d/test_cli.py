@@ -127,7 +127,7 @@ def test_replay_then_record_round_trip(tmp_path, capsys):
     recorder.start()
     import time
 
-    time.sleep(1.0)  # let the recorder resolve before samples flow... it waits for the stream
+    time.sleep(1.0)  # the recorder resolves the stream first; give it a head start
     assert main(["replay", str(source_file)]) == 0
     recorder.join(timeout=20)
     streams, _ = pyxdf.load_xdf(str(recorded))
