@@ -204,6 +204,14 @@ def _load_trained(config: Config, weights: Path | None) -> Brain3D:
 
 
 def _cmd_train(args: argparse.Namespace, config: Config) -> int:
+    if args.stage == "describer":
+        from brain3d.describe.training import train_describer_command
+
+        return train_describer_command(args, config)
+    if args.stage == "generator3d":
+        from brain3d.generate3d.training import train_generator_command
+
+        return train_generator_command(args, config)
     from brain3d.training.simulated import train_embedded
 
     recipe = _recipe(args)
@@ -225,6 +233,10 @@ def _cmd_evaluate(args: argparse.Namespace, config: Config) -> int:
     recipe = _recipe(args)
     model = _load_trained(config, args.weights)
     result = evaluate_simulated(model, recipe.data, args.data_dir)
+    # --- evaluate describer (issue 6): add result["description"] here ---
+    # --- end evaluate describer ---
+    # --- evaluate generator3d (issue 7): add result["generation3d"] here ---
+    # --- end evaluate generator3d ---
     text = json.dumps(result, indent=2)
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -335,6 +347,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-resume", action="store_true", help="start over even if a checkpoint exists")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--ship", action="store_true", help="copy the best weights to model.weights + model card")
+    train.add_argument(
+        "--stage", choices=("fastpath", "describer", "generator3d"), default="fastpath",
+        help="what to train: fastpath = encoder + decoder (default), describer = grounded describer head, "
+        "generator3d = point-cloud diffusion",
+    )
     train.set_defaults(handler=_cmd_train)
 
     evaluate = commands.add_parser(
@@ -361,7 +378,13 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--quick", action="store_true", help="the quick recipe's data set")
     calibrate.set_defaults(handler=_cmd_calibrate)
 
-    for sub in (run, export, show, simulate, replay, record, train, evaluate, calibrate):
+    extra: list[argparse.ArgumentParser] = []
+    # --- view (issue 9): viewer/ owns this block; append the parser to `extra` ---
+    # --- end view ---
+    # --- bench (issue 10): owns this block; append the parser to `extra` ---
+    # --- end bench ---
+
+    for sub in (run, export, show, simulate, replay, record, train, evaluate, calibrate, *extra):
         _add_config_options(sub)
     return parser
 

@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from brain3d.pointcloud import PointCloud
+from brain3d.schema import Description
+
 
 class WindowFlag(enum.IntFlag):
     """Why a window may not be fit for the model (combinable)."""
@@ -95,3 +98,75 @@ class Window:
     def __post_init__(self) -> None:
         if np.isnan(self.trace.window_end):
             self.trace.window_end = self.t_last
+
+
+@dataclass
+class Decoded:
+    """The fast path's output for one window.
+
+    Attributes
+    ----------
+    seq : int
+        Sequence number of the window it came from.
+    latent : np.ndarray
+        (latent_dim,) float32 EEG latent.
+    image : np.ndarray
+        (H, W, 3) uint8 RGB decoded image.
+    trace : Trace
+        The window's trace, with ``"inference"`` marked.
+    simulated : bool
+        True when the EEG came from the simulator (SIMULATED EEG, not recorded).
+    """
+
+    seq: int
+    latent: np.ndarray
+    image: np.ndarray
+    trace: Trace
+    simulated: bool = False
+
+
+@dataclass
+class Described:
+    """A describer backend's output for one decoded window.
+
+    Attributes
+    ----------
+    seq : int
+        Sequence number of the window the description was made from.
+    description : brain3d.schema.Description
+        Always valid against the schema (backends fall back rather than emit garbage).
+    image : np.ndarray
+        (H, W, 3) uint8 decoded image the description was made from.
+    trace : Trace
+        With ``"description"`` marked.
+    problems : list of str
+        What a backend had to repair or drop (empty when none).
+    """
+
+    seq: int
+    description: Description
+    image: np.ndarray
+    trace: Trace
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Cloud:
+    """A 3D generator's output for one description.
+
+    Attributes
+    ----------
+    seq : int
+        Sequence number of the window it stems from.
+    cloud : brain3d.pointcloud.PointCloud
+        Points in the scene frame (metres) with colours.
+    description : brain3d.schema.Description
+        The description it was conditioned on.
+    trace : Trace
+        With ``"cloud"`` marked.
+    """
+
+    seq: int
+    cloud: PointCloud
+    description: Description
+    trace: Trace

@@ -1,0 +1,90 @@
+"""What the engine hands results to: the :class:`Sink` protocol and :class:`EngineStatus`.
+
+Sinks are the viewer (live window or offscreen renderer), the session folder writer
+and the LSL outputs. The engine calls them from its own threads, so a sink must return
+quickly (store the newest item and render or write elsewhere); a sink that raises is
+reported as a stage error and detached, never allowed to stop acquisition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from brain3d.results import Cloud, Decoded, Described
+
+
+@dataclass(frozen=True)
+class StageFigures:
+    """Latency of one stage so far, milliseconds from the window's last sample (LSL clock).
+
+    Attributes
+    ----------
+    count : int
+        Results produced.
+    p50_ms, p99_ms : float
+        Percentiles of "last sample of the window -> this stage's result" (NaN before any).
+    skipped : int
+        Inputs this stage never processed because a newer one replaced them (latest-wins).
+    errors : int
+        Inputs on which the stage raised.
+    """
+
+    count: int = 0
+    p50_ms: float = float("nan")
+    p99_ms: float = float("nan")
+    skipped: int = 0
+    errors: int = 0
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    """A snapshot of the running engine, for heads-up displays and progress bars.
+
+    Attributes
+    ----------
+    source : str
+        Human-readable source name (says SIMULATED EEG when it is).
+    simulated : bool
+    stream : str
+        ``"ok"``, ``"stalled"``, ``"behind"`` (falling behind real time) or ``"stopped"``.
+    sfreq : float
+        Nominal rate of the source, Hz.
+    elapsed_s : float
+        Seconds since the engine started.
+    windows : int
+        Windows decoded by the fast path.
+    stages : dict of str to StageFigures
+        Keys among ``"inference"``, ``"description"``, ``"cloud"``, ``"display"``.
+    provider : str
+        Execution provider of the fast path (e.g. ``"CPUExecutionProvider"``).
+    """
+
+    source: str
+    simulated: bool
+    stream: str
+    sfreq: float
+    elapsed_s: float
+    windows: int
+    stages: dict[str, StageFigures] = field(default_factory=dict)
+    provider: str = ""
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """Receives results. Every method must return within about a millisecond."""
+
+    def on_decoded(self, item: Decoded) -> None:
+        """A window was decoded (every window; called on the fast-path thread)."""
+
+    def on_described(self, item: Described) -> None:
+        """A description is ready."""
+
+    def on_cloud(self, item: Cloud) -> None:
+        """A point cloud is ready."""
+
+    def on_status(self, status: EngineStatus) -> None:
+        """Periodic status (a few times per second)."""
+
+    def close(self) -> None:
+        """The run ended: flush and release resources (may block briefly)."""
