@@ -299,6 +299,8 @@ class TransformersDescriberConfig(_Section):
     model_path: ConfigPath | None = None
     max_new_tokens: int = Field(256, ge=1)
     timeout_s: float = Field(10.0, gt=0)
+    #: "auto" (cpu, or cuda when available), "cpu" or "cuda".
+    device: Literal["auto", "cpu", "cuda"] = "auto"
 
 
 class OpenAIDescriberConfig(_Section):
@@ -309,12 +311,25 @@ class OpenAIDescriberConfig(_Section):
     api_key_env: str = "OPENAI_API_KEY"
     timeout_s: float = Field(10.0, gt=0)
     max_retries: int = Field(2, ge=0)
+    #: first retry waits this long (seconds), doubling on each further retry
+    backoff_s: float = Field(0.2, ge=0)
+    max_tokens: int = Field(512, ge=16)
+    #: circuit breaker: open after this many consecutive failed requests ...
+    breaker_failures: int = Field(3, ge=1)
+    #: ... and let one trial request through (half-open) after this cool-down (seconds)
+    breaker_cooldown_s: float = Field(30.0, gt=0)
 
 
 class DescriberConfig(_Section):
     """Stage 2: structured 3D-aware description (issue 6)."""
 
     backend: Literal["grounded", "transformers", "openai"] = "grounded"
+    #: grounded backend: safetensors weights of the trained attribute head
+    weights: ConfigPath = Path("weights/describer-grounded.safetensors")
+    #: torch intra-op threads of the grounded backend (1 keeps it off the fast path's cores)
+    threads: int = Field(1, ge=1)
+    #: recompute relations from positions when a backend's relations disagree with them
+    repair_relations: bool = True
     transformers: TransformersDescriberConfig = Field(default_factory=TransformersDescriberConfig)
     openai: OpenAIDescriberConfig = Field(default_factory=OpenAIDescriberConfig)
 
@@ -333,25 +348,78 @@ class DescriberConfig(_Section):
 
 
 # ---------------------------------------------------------------------- generator3d
+class ShapEConfig(_Section):
+    """diffusers Shap-E pipelines from a local folder (``from_pretrained``; no hub access).
+
+    ``mode: text`` conditions on a sentence made from the description, ``image`` on the
+    decoded image; the mesh (marching cubes on a ``grid_size``-cubed grid) is sampled to
+    ``generator3d.n_points`` points.
+    """
+
+    model_path: ConfigPath | None = None
+    mode: Literal["text", "image"] = "text"
+    steps: int = Field(64, ge=1)
+    guidance_scale: float = Field(15.0, ge=0)
+    grid_size: int = Field(128, ge=8, le=256)
+
+
 class Generator3DConfig(_Section):
-    """Stage 3: point cloud from description + image (issue 7)."""
+    """Stage 3: point cloud from description + image (issue 7).
+
+    Attributes
+    ----------
+    backend : {"diffusion", "layout", "shap_e"}
+        Point diffusion (trained, shipped weights), the layout baseline, or Shap-E.
+    n_points : int
+        Points per cloud.
+    steps : int
+        Diffusion solver steps (quality vs speed: ``benchmarks/generate3d.py``).
+    guidance_scale : float
+        Classifier-free guidance weight; 1 disables guidance (half the cost).
+    sampler : {"dpm_solver", "ddim"}
+        DPM-Solver++ (2M) or DDIM (eta 0), both deterministic.
+    threads : int
+        torch intra-op threads of the diffusion backend (a process-wide setting).
+    seed : int
+        Default sampling seed.
+    weights : path
+        safetensors weights of the point diffusion model.
+    fallback : {"layout", "error"}
+        What the diffusion backend does on NaN output or missing weights: the layout
+        baseline (logged) or an error.
+    """
 
     backend: Literal["diffusion", "layout", "shap_e"] = "diffusion"
     n_points: int = Field(1024, ge=16)
-    steps: int = Field(25, ge=1, le=1000)
-    guidance_scale: float = Field(3.0, ge=0)
+    steps: int = Field(15, ge=1, le=1000)
+    guidance_scale: float = Field(1.0, ge=0)
+    sampler: Literal["dpm_solver", "ddim"] = "dpm_solver"
     threads: int = Field(1, ge=1)
     seed: int = 0
+    weights: ConfigPath = Path("weights/generator3d-diffusion.safetensors")
+    fallback: Literal["layout", "error"] = "layout"
+    shap_e: ShapEConfig = Field(default_factory=ShapEConfig)
 
 
 # --------------------------------------------------------------------------- viewer
 class ViewerConfig(_Section):
-    """The PyVista window (issue 9). ``headless: auto`` renders offscreen without a display."""
+    """The PyVista window and offscreen renderer (``viewer/``).
+
+    ``headless: auto`` renders offscreen when there is no display. ``max_fps`` caps the
+    window's redraws; ``offscreen_fps`` caps the frames written to ``frames/`` (PNG),
+    from which ``movie`` (gif, or mp4 when imageio-ffmpeg is installed) is made.
+    ``morph_s`` is the time a cloud takes to morph into the next (0: jump).
+    """
 
     enabled: bool = True
     headless: bool | Literal["auto"] = "auto"
     point_size: float = Field(6.0, gt=0)
+    spheres: bool = True
     max_fps: float = Field(30.0, gt=0)
+    window_size: tuple[Annotated[int, Field(ge=320)], Annotated[int, Field(ge=240)]] = (1200, 700)
+    morph_s: float = Field(0.3, ge=0)
+    offscreen_fps: float = Field(5.0, gt=0)
+    movie: Literal["gif", "mp4", "none"] = "gif"
 
 
 # --------------------------------------------------------------------------- output

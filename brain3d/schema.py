@@ -47,8 +47,12 @@ metres, applied to object centres unless stated):
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import math
+import os
+import sys
+from pathlib import Path
 from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -244,6 +248,23 @@ def description_json_schema() -> dict:
     return schema
 
 
+#: Where the exported JSON Schema lives in the repository (``docs/schema/``).
+JSON_SCHEMA_FILE = "docs/schema/description.schema.json"
+
+
+def json_schema_text() -> str:
+    """The exported JSON Schema file's exact text (sorted keys, 2-space indent, final newline)."""
+    return json.dumps(description_json_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def write_json_schema(path: str | os.PathLike[str]) -> Path:
+    """Write :func:`description_json_schema` to ``path`` (regenerate with ``python -m brain3d.schema``)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json_schema_text(), encoding="utf-8")
+    return target
+
+
 def _on(a: SceneObject, b: SceneObject) -> bool:
     pa, pb = a.position, b.position
     bottom_a = pa.y - a.size / 2
@@ -350,3 +371,8 @@ def repair_relations(desc: Description) -> Description:
     if problems:
         logger.debug("repairing %d inconsistent relations from %s", len(problems), desc.source)
     return desc.model_copy(update={"spatial_relations": relations_from_positions(desc.objects)})
+
+
+if __name__ == "__main__":  # python -m brain3d.schema [PATH]: regenerate the exported JSON Schema
+    written = write_json_schema(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / JSON_SCHEMA_FILE)
+    sys.stdout.write(f"wrote {written}\n")

@@ -6,6 +6,8 @@ bash scripts/setup.sh || exit 1
 
 # Keep Lab Streaming Layer traffic on this machine: no multicast to the network.
 export LSLAPICFG="$PWD/tests/lsl_api.cfg"
+# The viewer tests start their own Xvfb (setup.sh installs it with Mesa and Qt's xcb libraries).
+command -v Xvfb >/dev/null 2>&1 || echo "test.sh: WARNING: Xvfb is not installed; the live-window tests will be skipped" >&2
 
 .venv/bin/python -m pytest "$@"
 status=$?

@@ -23,7 +23,8 @@ def test_repository_config_loads_and_matches_the_code_defaults():
     loaded = load_config(REPO_CONFIG).model_dump(mode="json")
     defaults = Config().model_dump(mode="json")
     # paths differ only by being resolved against the repository root
-    for section, key in (("model", "weights"), ("onnx", "path"), ("output", "dir")):
+    for section, key in (("model", "weights"), ("onnx", "path"), ("output", "dir"), ("describer", "weights"),
+                         ("generator3d", "weights")):
         assert Path(loaded[section][key]) == (REPO_CONFIG.parent / defaults[section][key]).resolve()
         loaded[section][key] = defaults[section][key]
     assert loaded == defaults
