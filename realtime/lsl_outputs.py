@@ -1,0 +1,106 @@
+"""LSL outputs: the EEG latent and the engine's events, recordable next to the EEG.
+
+Two outlets (pylsl), so that LabRecorder or any LSL tool records them aligned with the
+raw stream:
+
+* **latent** (``type = "Latent"``): ``latent_dim`` float32 channels (``latent_000`` ...),
+  irregular rate, one sample per decoded window, stamped with the LSL time of the
+  window's **last sample** (the moment of EEG the latent describes).
+* **events** (``type = "Markers"``): one string channel, irregular rate, JSON markers
+  stamped with the window's last-sample time as well: ``{"event": "description", "seq",
+  "window_end", "available", "description": {...}}`` and ``{"event": "cloud_ready", "seq",
+  "window_end", "available", "n_points", "latency_ms": {...}}``. ``available`` is the LSL
+  time the result existed, so the marker's timestamp aligns it with the EEG and the
+  payload says how late it came.
+
+Pushing a sample takes microseconds, so this sink pushes in the caller's thread.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from typing import Any
+
+from brain3d.results import Cloud, Decoded, Described
+from realtime.sinks import EngineStatus
+
+logger = logging.getLogger(__name__)
+
+LATENT_TYPE = "Latent"
+EVENTS_TYPE = "Markers"
+
+
+class LSLOutputs:
+    """A :class:`~realtime.sinks.Sink` publishing latents and events over LSL.
+
+    Parameters
+    ----------
+    latent_dim : int
+        Channels of the latent stream.
+    name_prefix : str
+        Stream names are ``<prefix>-latent`` and ``<prefix>-events``.
+    source_id : str, optional
+        Base of both streams' ``source_id`` (default: unique per run).
+    simulated : bool
+        Written into the stream metadata (``<simulated>true</simulated>``).
+    """
+
+    def __init__(self, latent_dim: int = 512, *, name_prefix: str = "Brain3D", source_id: str | None = None,
+                 simulated: bool = False) -> None:
+        import pylsl
+
+        self.pylsl = pylsl
+        base = source_id or f"brain3d-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.source_id = base
+        self.latent_name = f"{name_prefix}-latent"
+        self.events_name = f"{name_prefix}-events"
+        info = pylsl.StreamInfo(self.latent_name, LATENT_TYPE, latent_dim, pylsl.IRREGULAR_RATE,
+                                pylsl.cf_float32, f"{base}-latent")
+        channels = info.desc().append_child("channels")
+        for i in range(latent_dim):
+            ch = channels.append_child("channel")
+            ch.append_child_value("label", f"latent_{i:03d}")
+            ch.append_child_value("type", "latent")
+            ch.append_child_value("unit", "a.u.")
+        info.desc().append_child_value("simulated", "true" if simulated else "false")
+        info.desc().append_child_value("stamp", "LSL time of the window's last sample")
+        ev = pylsl.StreamInfo(self.events_name, EVENTS_TYPE, 1, pylsl.IRREGULAR_RATE, pylsl.cf_string,
+                              f"{base}-events")
+        ev.desc().append_child_value("simulated", "true" if simulated else "false")
+        ev.desc().append_child_value("stamp", "LSL time of the window's last sample; payload 'available' = result time")
+        self._latent = pylsl.StreamOutlet(info)
+        self._events = pylsl.StreamOutlet(ev)
+        self.latents_pushed = 0
+        self.events_pushed = 0
+        logger.info("LSL outputs: %r (%d ch) and %r", self.latent_name, latent_dim, self.events_name)
+
+    def on_decoded(self, item: Decoded) -> None:
+        self._latent.push_sample(item.latent.astype("float32", copy=False).tolist(), item.trace.window_end)
+        self.latents_pushed += 1
+
+    def on_described(self, item: Described) -> None:
+        self.marker({"event": "description", "seq": item.seq, "window_end": item.trace.window_end,
+                     "available": item.trace.stamps.get("description"),
+                     "description": item.description.model_dump(mode="json")}, item.trace.window_end)
+
+    def on_cloud(self, item: Cloud) -> None:
+        self.marker({"event": "cloud_ready", "seq": item.seq, "window_end": item.trace.window_end,
+                     "available": item.trace.stamps.get("cloud"), "n_points": int(len(item.cloud.points)),
+                     "latency_ms": {k: round(v, 3) for k, v in item.trace.latencies_ms().items()}},
+                    item.trace.window_end)
+
+    def on_status(self, status: EngineStatus) -> None:
+        """Status is not published."""
+
+    def marker(self, payload: dict[str, Any], timestamp: float) -> None:
+        """Push one JSON marker on the events stream, stamped ``timestamp`` (LSL seconds)."""
+        self._events.push_sample([json.dumps(payload, default=str)], timestamp)
+        self.events_pushed += 1
+
+    def close(self) -> None:
+        """Drop the outlets (consumers see the streams disappear)."""
+        self._latent = None  # type: ignore[assignment]
+        self._events = None  # type: ignore[assignment]

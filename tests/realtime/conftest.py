@@ -1,0 +1,22 @@
+"""Fixtures of the engine tests: one fast-path session shared by all of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from brain3d.config import Config, load_config
+
+
+def make_config(tmp_path: Path, *overrides: str) -> Config:
+    """The repository configuration on CPU, session folders under ``tmp_path``."""
+    return load_config(overrides=["onnx.providers=[cpu]", f"output.dir={tmp_path}", *overrides])
+
+
+@pytest.fixture(scope="session")
+def fast_path():
+    """An open onnxruntime fast path (shipped weights, exported once)."""
+    from export_onnx import open_fast_path
+
+    return open_fast_path(load_config(overrides=["onnx.providers=[cpu]", "onnx.warmup_runs=2"]))

@@ -1,0 +1,184 @@
+"""The engine end to end, headless, from the simulator, with fake slow stages."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from brain3d.results import Cloud, Decoded, Described
+from realtime.engine import Engine, RunSummary
+from realtime.sinks import EngineStatus
+from tests.realtime.conftest import make_config
+from tests.realtime.fakes import FakeDescriber, FakeGenerator
+
+
+class RecordingSink:
+    """Keeps what the engine hands out; marks ``display`` like a viewer would."""
+
+    def __init__(self) -> None:
+        self.decoded: list[Decoded] = []
+        self.described: list[Described] = []
+        self.clouds: list[Cloud] = []
+        self.statuses: list[EngineStatus] = []
+        self.closed = False
+
+    def on_decoded(self, item: Decoded) -> None:
+        self.decoded.append(item)
+
+    def on_described(self, item: Described) -> None:
+        self.described.append(item)
+
+    def on_cloud(self, item: Cloud) -> None:
+        from brain3d.clock import lsl_clock
+
+        item.trace.mark("display", lsl_clock())
+        self.clouds.append(item)
+
+    def on_status(self, status: EngineStatus) -> None:
+        self.statuses.append(status)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_simulator_run_fills_a_complete_session_folder(tmp_path: Path, fast_path: Any) -> None:
+    sink = RecordingSink()
+    describer = FakeDescriber(fail_every=4)  # an erroring stage is counted, the run goes on
+    generator = FakeGenerator()
+    engine = Engine(make_config(tmp_path), sinks=[sink], fast_path=fast_path, describer=describer,
+                    generator=generator, lsl_outputs=False)
+    summary = engine.run(3.5)
+    folder = Path(summary.session_dir)
+    assert folder.parent == tmp_path and folder.name.endswith("-simulate")
+    assert summary.error is None and summary.stopped_by == "duration reached" and summary.simulated
+    # ~1 s to fill the first window, then 8 windows/s
+    assert summary.windows >= 12 and summary.windows == len(sink.decoded)
+    first = sink.decoded[0]
+    assert first.image.dtype == np.uint8 and first.image.shape == (64, 64, 3)
+    assert first.latent.shape == (512,) and first.latent.dtype == np.float32 and first.simulated
+    stamps = first.trace.stamps
+    assert stamps["buffered"] <= stamps["preprocessed"] <= stamps["inference"]
+    assert [d.seq for d in sink.decoded] == sorted(d.seq for d in sink.decoded)
+    # the describer failed every 4th call: errors counted, never fatal
+    assert summary.stages["description"]["errors"] == describer.calls // 4 > 0
+    assert summary.stages["description"]["count"] == len(sink.described) > 0
+    assert summary.stages["cloud"]["count"] == len(sink.clouds) > 0
+    assert summary.stages["display"]["count"] == len(sink.clouds)
+    assert all(c.trace.stamps["inference"] <= c.trace.stamps["description"] <= c.trace.stamps["cloud"]
+               for c in sink.clouds)
+    assert sink.closed and sink.statuses and sink.statuses[-1].windows > 0
+    assert describer.closed is False  # injected objects belong to the caller
+    # the folder
+    import pyxdf
+
+    streams, _ = pyxdf.load_xdf(str(folder / "recording.xdf"))
+    assert streams[0]["time_series"].shape[1] == 64 and len(streams[0]["time_stamps"]) > 1000
+    assert len(list((folder / "images").glob("*.png"))) == summary.windows
+    assert len(list((folder / "descriptions").glob("*.json"))) == len(sink.described)
+    assert len(list((folder / "clouds").glob("*.ply"))) == len(sink.clouds)
+    traces = _lines(folder / "traces.jsonl")
+    assert sorted(t["seq"] for t in traces) == [d.seq for d in sink.decoded]
+    assert all(set(t) == {"seq", "window_end", "latency_ms", "stamps"} for t in traces)
+    assert all(t["latency_ms"]["inference"] > 0 for t in traces)
+    events = [e["event"] for e in _lines(folder / "events.jsonl")]
+    assert events[0] == "run_started" and events[-1] == "run_stopped"
+    assert events.count("stage_error") == summary.stages["description"]["errors"]
+    saved = json.loads((folder / "summary.json").read_text())
+    assert saved["windows"] == summary.windows and saved["stages"]["inference"]["count"] == summary.windows
+    assert (folder / "config.yaml").is_file()
+
+
+def test_slow_stages_take_the_newest_input_and_the_fast_path_keeps_its_rate(tmp_path: Path, fast_path: Any) -> None:
+    sink = RecordingSink()
+    engine = Engine(make_config(tmp_path), sinks=[sink], fast_path=fast_path,
+                    describer=FakeDescriber(delay_s=0.3), generator=FakeGenerator(delay_s=0.7), lsl_outputs=False)
+    summary = engine.run(4.0)
+    stages = summary.stages
+    acquired = engine.acquisition.windows_delivered
+    # the fast path decoded every window the acquisition delivered (none waited behind the slow stages)
+    assert stages["inference"]["skipped"] <= 1 and summary.windows >= acquired - 1
+    # latest wins: the slow stages skipped inputs, counted, and always took the newest
+    assert stages["description"]["skipped"] > 0 and stages["cloud"]["skipped"] > 0
+    assert stages["description"]["count"] + stages["description"]["skipped"] <= summary.windows
+    assert stages["cloud"]["count"] < stages["description"]["count"]
+    described = [d.seq for d in sink.described]
+    assert described == sorted(described) and len(set(described)) == len(described)
+    # each description started from the newest decoded window at the time: gaps > 1 between them
+    assert max(np.diff(described)) > 1
+
+
+def test_a_stage_that_always_raises_is_restarted_then_stops_the_run_with_a_clear_message(
+    tmp_path: Path, fast_path: Any
+) -> None:
+    engine = Engine(make_config(tmp_path), fast_path=fast_path, describer=FakeDescriber(),
+                    generator=FakeGenerator(always_fail=True), lsl_outputs=False)
+    started = time.monotonic()
+    summary = engine.run(30.0)
+    assert time.monotonic() - started < 20  # stopped by the failure, not by the duration
+    assert summary.stopped_by == "error" and engine.finished
+    assert "cloud stage failed" in summary.error and "restarted 2 times" in summary.error
+    assert "generator3d" in summary.error and "always fails" in summary.error
+    cloud = summary.stages["cloud"]
+    assert cloud["errors"] == 15 and cloud["restarts"] == 2 and cloud["count"] == 0
+    events = _lines(Path(summary.session_dir) / "events.jsonl")
+    kinds = [e["event"] for e in events]
+    assert kinds.count("stage_error") == 15 and kinds.count("stage_restarted") == 2 and "run_failed" in kinds
+    assert "ValueError" in next(e for e in events if e["event"] == "stage_error")["traceback"]
+    assert (Path(summary.session_dir) / "summary.json").is_file()
+
+
+def test_stop_is_idempotent_and_safe_from_other_threads(tmp_path: Path, fast_path: Any) -> None:
+    engine = Engine(make_config(tmp_path), fast_path=fast_path, slow_stages=False, lsl_outputs=False)
+    engine.start()
+    assert not engine.finished and not engine.wait(0.5)
+    results: list[RunSummary | None] = []
+    threads = [threading.Thread(target=lambda: results.append(engine.stop())) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert engine.finished and engine.wait(0)
+    assert len(results) == 3 and all(r is engine.summary for r in results)
+    assert engine.stop() is engine.summary
+    assert engine.status.stream == "stopped"
+    with pytest.raises(RuntimeError, match="already"):
+        engine.start()
+
+
+def test_stream_stall_is_reported_as_an_event(tmp_path: Path, fast_path: Any) -> None:
+    from acquisition.sim_source import SimulatorSource
+    from realtime.engine import HealthSettings
+
+    config = make_config(tmp_path)
+
+    class PausingSource(SimulatorSource):
+        """Stops delivering for a while after 1.5 s (as a headset losing its radio link)."""
+
+        def read(self, timeout: float = 0.0) -> Any:
+            elapsed = time.monotonic() - self.opened_at
+            if 1.5 < elapsed < 2.8:
+                time.sleep(timeout)
+                return None
+            return super().read(timeout)
+
+        def open(self) -> None:
+            self.opened_at = time.monotonic()
+            super().open()
+
+    engine = Engine(config, source=PausingSource(config.source.simulate), fast_path=fast_path, slow_stages=False,
+                    lsl_outputs=False, health=HealthSettings(stall_s=0.6, behind_s=0.3))
+    summary = engine.run(4.0)
+    events = summary.events
+    assert events.get("stream_stalled", 0) >= 1 and events.get("stream_resumed", 0) >= 1
+    # the simulator catches up with its backlog: those windows arrive late
+    assert events.get("falling_behind", 0) >= 1
