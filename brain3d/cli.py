@@ -14,7 +14,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from brain3d import __version__
 from brain3d.config import Config, load_config
@@ -96,10 +96,9 @@ def _cmd_export(args: argparse.Namespace, config: Config) -> int:
 
 
 def _cmd_run(args: argparse.Namespace, config: Config) -> int:
-    from export_onnx import open_fast_path
-    from realtime.live_decode import run_live_fast_path
+    from realtime.engine import Engine, install_signal_handlers
+    from realtime.session import new_session_dir
 
-    player = None
     if args.source.startswith("replay:"):
         config.source.replay.path = Path(args.source.split(":", 1)[1]).resolve()
         config.source.kind = "replay"  # after the path: assignment is validated
@@ -107,40 +106,96 @@ def _cmd_run(args: argparse.Namespace, config: Config) -> int:
         config.source.kind = args.source
     else:
         raise ConfigError(f"--source {args.source!r}: use simulate, lsl, brainflow or replay:FILE")
-    session = open_fast_path(config)
+    if args.duration < 0:
+        raise ConfigError(f"--duration {args.duration}: must be >= 0 seconds (0: until Ctrl-C or the window closes)")
+    duration = args.duration or None  # None: until stopped
+    session_dir = new_session_dir(config.output.dir, config.source.kind)
+    engines: list[Engine] = []  # the window's close button stops the engine made below
+    window, sinks = _viewer_for_run(args, config, session_dir,
+                                    on_close=lambda: [e.request_stop("window closed") for e in engines])
+    # the source opens once the describer and 3D models are loaded, so the whole run has them
+    engine = Engine(config, sinks=sinks, session_dir=session_dir, slow_stages=not args.fast_path_only,
+                    wait_for_stages_s=180.0)
+    engines.append(engine)
+    restore = install_signal_handlers(engine)
     try:
-        if config.source.kind == "replay":
-            from acquisition.replay import Player
+        engine.start()
+        if window is not None:
+            import threading
 
-            replay = config.source.replay
-            player = Player(replay.path, speed=replay.speed, loop=replay.loop, start_offset_s=replay.start_offset_s)
-            player.open()
-            player.start()
-        report = run_live_fast_path(config, session, args.duration, player=player)
+            timer = threading.Timer(duration, engine.request_stop, args=("duration reached",)) \
+                if duration is not None else None
+            if timer is not None:
+                timer.daemon = True
+                timer.start()
+            window.run(until=lambda: engine.finished)
+            if timer is not None:
+                timer.cancel()
+        elif not engine.wait(duration):
+            engine.request_stop("duration reached")
     finally:
-        if player is not None:
-            player.stop()
-    result = report.to_dict()
+        summary = engine.stop()
+        restore()
+    if summary is None:  # pragma: no cover - start failed and raised
+        return 1
+    result = summary.to_dict()
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2))
-    weights = "trained (on SIMULATED EEG)" if report.trained_weights else "UNTRAINED (no checkpoint)"
-    print(f"source        : {report.source}")
-    print(f"fast path     : onnxruntime {report.provider}, {report.precision}, {weights} weights")
-    print(f"windows       : {report.windows_decoded} decoded, {report.windows_skipped} skipped, "
-          f"{report.samples_received} samples in {report.duration_s:.1f} s")
-    print(f"latency       : last sample -> image p50 {report.sample_to_image_p50_ms:.2f} ms, "
-          f"p99 {report.sample_to_image_p99_ms:.2f} ms (LSL clock); inference p50 {report.inference_p50_ms:.2f} ms")
-    ident = report.identification
-    if ident is not None:
+        args.json.write_text(json.dumps(result, indent=2, default=str))
+    weights = "trained (on SIMULATED EEG)" if summary.trained_weights else "UNTRAINED (no checkpoint)"
+    print(f"source        : {summary.source}")
+    print(f"fast path     : onnxruntime {summary.provider}, {summary.precision}, {weights} weights")
+    print(f"slow stages   : {', '.join(f'{k}={v} ({summary.stage_modes[k]})' for k, v in summary.backends.items()) or 'none'}")
+    print(f"windows       : {summary.windows} decoded, {summary.windows_unusable} unusable, "
+          f"{summary.samples_received} samples in {summary.duration_s:.1f} s; "
+          f"3D updates {summary.cloud_updates_per_s:.2f}/s")
+    print("latency       : last sample of the window -> result (LSL clock), ms")
+    for stage, fig in result["stages"].items():
+        if fig["count"] or fig["skipped"] or fig["errors"]:
+            p50, p99 = (f"{v:8.2f}" if v is not None else "       -" for v in (fig["p50_ms"], fig["p99_ms"]))
+            print(f"  {stage:<12}: n={fig['count']:<5} p50 {p50}  p99 {p99}  "
+                  f"skipped {fig['skipped']}  errors {fig['errors']}")
+    ident = summary.identification
+    if ident is not None and "top1" in ident:
         print(f"live decoding : {ident['n_candidates']}-way identification of {ident['scored_windows']} stimulus "
               f"windows: top-1 {ident['top1']:.2f} (chance {ident['chance_top1']:.2f}), "
               f"top-5 {ident['top5']:.2f} (chance {ident['chance_top5']:.2f})")
     else:
-        print("live decoding : not scored (the source sends no ground truth)")
-    if report.events:
-        print(f"events        : {report.events}")
+        print("live decoding : not scored (the source sends no ground truth, or fewer than 2 stimuli)")
+    print(f"events        : {summary.events}")
+    print(f"session       : {summary.session_dir} (stopped by: {summary.stopped_by})")
+    if summary.error:
+        print(f"brain3d: the run failed: {summary.error}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _viewer_for_run(
+    args: argparse.Namespace, config: Config, session_dir: Path, on_close: Callable[[], object]
+) -> tuple[Any, list[Any]]:
+    """The live window (main thread) or the offscreen renderer (a sink), when ``viewer/`` provides them."""
+    if not config.viewer.enabled:
+        return None, []
+    try:
+        import viewer
+
+        headless = viewer.want_headless(config.viewer, args.headless)
+    except (ImportError, AttributeError) as exc:
+        logger.warning("the viewer is unavailable (%s); running without display or frames", exc)
+        return None, []
+    if not headless:
+        try:
+            window = viewer.LiveWindow(config.viewer, on_close=on_close)
+            return window, [window]
+        except Exception as exc:  # noqa: BLE001 - Qt/VTK failures vary; fall back to offscreen frames
+            logger.warning("the live window could not open (%s: %s); rendering offscreen instead",
+                           type(exc).__name__, exc)
+    try:
+        return None, [viewer.OffscreenRenderer(config.viewer, session_dir / "frames")]
+    except Exception as exc:  # noqa: BLE001 - the run goes on without frames
+        logger.warning("offscreen rendering is unavailable (%s: %s); running without frames",
+                       type(exc).__name__, exc)
+        return None, []
 
 
 def _cmd_simulate(args: argparse.Namespace, config: Config) -> int:
@@ -234,8 +289,20 @@ def _cmd_evaluate(args: argparse.Namespace, config: Config) -> int:
     model = _load_trained(config, args.weights)
     result = evaluate_simulated(model, recipe.data, args.data_dir)
     # --- evaluate describer (issue 6): add result["description"] here ---
+    from brain3d.describe.training import evaluate_describer
+    from brain3d.errors import ModelLoadError
+
+    try:
+        result["description"] = evaluate_describer(config, model, args.data_dir, recipe.data.held_out_subjects)
+    except ModelLoadError as exc:  # no grounded weights: the decoding figures still stand
+        result["description"] = {"error": str(exc)}
     # --- end evaluate describer ---
     # --- evaluate generator3d (issue 7): add result["generation3d"] here ---
+    from brain3d.generate3d.evaluation import evaluate_generation
+
+    result["generation3d"] = evaluate_generation(
+        config, model, recipe.data, args.data_dir, n_scenes=8 if args.quick else None
+    )
     # --- end evaluate generator3d ---
     text = json.dumps(result, indent=2)
     if args.json is not None:
@@ -276,14 +343,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser(
         "run", help="run the main job: live decoding from the simulator (default), LSL, BrainFlow or a replay",
-        description="Run the main job: the source's EEG through acquisition (preprocessing, windows) and the "
-        "ONNX fast path, with latency on the LSL clock and, for the simulator, live identification accuracy. "
-        "The describer, 3D and viewer stages are not built yet.",
+        description="Run the main job: the source's EEG through acquisition (recorded raw), the ONNX fast path "
+        "(every window), the describer and the 3D stage (asynchronous, latest wins) to the viewer (a window "
+        "when a display exists, offscreen frames otherwise), LSL outputs and a session folder under "
+        "output.dir. Ends with latencies per stage on the LSL clock and, for the simulator, live "
+        "identification accuracy. Ctrl-C or SIGTERM stop cleanly.",
     )
     run.add_argument("--source", default="simulate", help="simulate (default), lsl, brainflow or replay:FILE")
-    run.add_argument("--duration", type=float, default=10.0, metavar="SECONDS", help="stream time to run (default 10)")
-    run.add_argument("--headless", action="store_true", help="no window (the viewer is not built yet: always headless)")
-    run.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the figures as JSON")
+    run.add_argument("--duration", type=float, default=20.0, metavar="SECONDS",
+                     help="seconds to run (default 20; 0: until Ctrl-C or the window closes)")
+    run.add_argument("--headless", action="store_true", help="no window: render frames offscreen into the session")
+    run.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the summary as JSON")
+    run.add_argument("--fast-path-only", action="store_true",
+                     help="no describer and 3D stages (decoded images, latents and traces only)")
     run.set_defaults(handler=_cmd_run)
 
     export = commands.add_parser(
@@ -380,8 +452,39 @@ def build_parser() -> argparse.ArgumentParser:
 
     extra: list[argparse.ArgumentParser] = []
     # --- view (issue 9): viewer/ owns this block; append the parser to `extra` ---
+    from viewer.command import add_view_parser  # light: loads neither VTK nor Qt
+
+    extra.append(add_view_parser(commands))
     # --- end view ---
     # --- bench (issue 10): owns this block; append the parser to `extra` ---
+    bench = commands.add_parser(
+        "bench", help="latency benchmark: fast path, acquisition vs mne-lsl, the engine session, sweeps; report",
+        description="Measure a controlled session (SIMULATED EEG over a real LSL outlet through the engine), "
+        "the comparisons (onnxruntime vs torch, ours vs mne-lsl, slow stages on vs off) and the sweeps; write "
+        "results.json, PNG plots and report.md into one folder. Ctrl-C writes what was measured so far.",
+    )
+    bench.add_argument("--duration", type=float, default=60.0, metavar="SECONDS",
+                       help="seconds of stream data of the engine session with slow stages on (default 60; "
+                       "the session with them off streams half as long)")
+    bench.add_argument("--speed", type=float, default=1.0, help="engine session stream time / wall time (default 1)")
+    bench.add_argument("--output", type=Path, default=Path("build/bench/latest"), metavar="DIR",
+                       help="folder for results.json, the PNGs and report.md (default build/bench/latest)")
+    bench.add_argument("--quick", action="store_true", help="seconds instead of minutes (tests; not for quoting)")
+    bench.add_argument("--parts", default="fastpath,acquisition,pipeline,sweeps,generate3d,viewer", metavar="LIST",
+                       help="comma-separated subset of fastpath,acquisition,pipeline,sweeps,generate3d,viewer")
+    bench.add_argument("--update-docs", nargs="?", const=Path("docs/benchmarks.md"), default=None, type=Path,
+                       metavar="PATH", help="also write the report to docs/benchmarks.md (PNGs to docs/benchmarks/)")
+    bench.add_argument("--viewer-json", type=Path, default=None, metavar="PATH",
+                       help="viewer benchmark JSON (default build/bench/viewer.json, else run benchmarks/viewer.py)")
+    bench.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    def _cmd_bench(args: argparse.Namespace, config: Config) -> int:
+        from realtime.bench.command import bench_command
+
+        return bench_command(args, config)
+
+    bench.set_defaults(handler=_cmd_bench)
+    extra.append(bench)
     # --- end bench ---
 
     for sub in (run, export, show, simulate, replay, record, train, evaluate, calibrate, *extra):

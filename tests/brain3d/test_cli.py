@@ -61,15 +61,19 @@ def untrained_graph(tmp_path_factory):
 
 def test_run_decodes_the_simulator_live_and_scores_it(tmp_path, capsys, untrained_graph):
     report = tmp_path / "run.json"
-    assert main(["run", "--duration", "3.5", "--json", str(report), *untrained_graph]) == 0
+    args = ["run", "--duration", "3.5", "--fast-path-only", "--headless", "--json", str(report),
+            "--set", f"output.dir={tmp_path}", *untrained_graph]
+    assert main(args) == 0
     out = capsys.readouterr().out
-    assert "SIMULATED EEG" in out and "UNTRAINED" in out and "last sample -> image" in out
+    assert "SIMULATED EEG" in out and "UNTRAINED" in out and "last sample of the window -> result" in out
     figures = json.loads(report.read_text())
     assert figures["simulated"] is True
-    assert figures["windows_decoded"] >= 15  # 8 windows/s after the first full second
-    assert 0 < figures["sample_to_image_p50_ms"] <= figures["sample_to_image_p99_ms"]
+    assert figures["windows"] >= 15  # 8 windows/s after the first full second
+    inference = figures["stages"]["inference"]
+    assert 0 < inference["p50_ms"] <= inference["p99_ms"]
     assert figures["identification"] is not None  # the simulator sends ground truth
     assert figures["identification"]["n_candidates"] >= 2
+    assert figures["session_dir"] in out and (tmp_path / figures["session_dir"]).is_dir()
 
 
 def test_run_replays_a_recording_through_the_fast_path(tmp_path, capsys, untrained_graph):
@@ -83,9 +87,11 @@ def test_run_replays_a_recording_through_the_fast_path(tmp_path, capsys, untrain
     recording = tmp_path / "session_raw.fif"
     raw.save(recording)
     report = tmp_path / "run.json"
-    assert main(["run", "--source", f"replay:{recording}", "--duration", "3", "--json", str(report), *untrained_graph]) == 0
+    args = ["run", "--source", f"replay:{recording}", "--duration", "3", "--fast-path-only", "--headless",
+            "--json", str(report), "--set", f"output.dir={tmp_path / 'sessions'}", *untrained_graph]
+    assert main(args) == 0
     figures = json.loads(report.read_text())
-    assert figures["simulated"] is False and figures["windows_decoded"] >= 5
+    assert figures["simulated"] is False and figures["windows"] >= 5
     assert figures["identification"] is None
     assert "not scored" in capsys.readouterr().out
 
