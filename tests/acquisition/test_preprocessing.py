@@ -10,7 +10,12 @@ import pytest
 from scipy import signal
 
 from acquisition.base import Chunk, StreamDescription
-from acquisition.preprocessing import RESAMPLER_MODES, StreamingResampler, StreamPreprocessor, design_filters
+from acquisition.preprocessing import (
+    RESAMPLER_MODES,
+    StreamingResampler,
+    StreamPreprocessor,
+    design_filters,
+)
 from acquisition.windowing import Windower
 from brain3d.channels import STANDARD_64
 from brain3d.config import ChannelsConfig, Config, PreprocessingConfig, WindowConfig

@@ -7,7 +7,11 @@ import pytest
 import torch
 
 from brain3d.models import Brain3D, Brain3DConfig, load_checkpoint
-from brain3d.sim.dataset import SimulatedDatasetSpec, build_simulated_store, ensure_simulated_dataset
+from brain3d.sim.dataset import (
+    SimulatedDatasetSpec,
+    build_simulated_store,
+    ensure_simulated_dataset,
+)
 from brain3d.training.calibration import CalibrationSettings, calibrate
 from brain3d.training.evaluation import evaluate_subjects
 from brain3d.training.simulated import calibrate_simulated_subject, evaluate_averaged
