@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from pydantic import ValidationError
-from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from brain3d.describe.base import Describer, check_latent
@@ -29,7 +28,7 @@ from brain3d.describe.head import (
     images_to_tensor,
 )
 from brain3d.errors import ModelLoadError
-from brain3d.models.checkpoint import load_state_strict, state_dict_sha256
+from brain3d.models.checkpoint import load_state_strict, read_safetensors, state_dict_sha256
 from brain3d.schema import Description
 
 logger = logging.getLogger(__name__)
@@ -63,20 +62,12 @@ def load_head(path: str | os.PathLike[str]) -> tuple[GroundedHead, dict[str, str
         tensors that do not fit the architecture.
     """
     source = Path(path)
-    if not source.is_file():
-        raise ModelLoadError(
-            f"grounded describer weights {source} do not exist; restore them from the repository, "
-            "run `brain3d train --stage describer --ship`, or fix describer.weights in config.yaml"
-        )
-    try:
-        with safe_open(str(source), framework="pt") as handle:
-            metadata = dict(handle.metadata() or {})
-            state = {name: handle.get_tensor(name) for name in handle.keys()}
-    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise ModelLoadError(
-            f"grounded describer weights {source} are corrupt or truncated ({exc}); restore them "
-            "or retrain with `brain3d train --stage describer --ship`"
-        ) from exc
+    metadata, state = read_safetensors(
+        source, what="grounded describer weights",
+        missing_hint="restore them from the repository, run `brain3d train --stage describer --ship`, "
+        "or fix describer.weights in config.yaml",
+        corrupt_hint="restore them or retrain with `brain3d train --stage describer --ship`",
+    )
     try:
         config = GroundedHeadConfig.model_validate(json.loads(metadata["describer_config"]))
     except (KeyError, json.JSONDecodeError, ValidationError) as exc:

@@ -15,12 +15,11 @@ from pathlib import Path
 
 import torch
 from pydantic import ValidationError
-from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from brain3d.errors import ModelLoadError
 from brain3d.generate3d.denoiser import DenoiserConfig, PointDenoiser
-from brain3d.models.checkpoint import load_state_strict, state_dict_sha256
+from brain3d.models.checkpoint import load_state_strict, read_safetensors, state_dict_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -77,21 +76,12 @@ def read_denoiser(
         Missing, truncated or foreign file, bad config, hash mismatch, shape mismatch.
     """
     source = Path(path)
-    if not source.is_file():
-        raise ModelLoadError(
-            f"3D diffusion weights {source} do not exist; train them with "
-            "`brain3d train --stage generator3d --ship`, fix generator3d.weights, or use "
-            "generator3d.backend=layout"
-        )
-    try:
-        with safe_open(str(source), framework="pt") as handle:
-            metadata = dict(handle.metadata() or {})
-            tensors = {name: handle.get_tensor(name) for name in handle.keys()}
-    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise ModelLoadError(
-            f"3D diffusion weights {source} are corrupt or truncated and cannot be read as "
-            f"safetensors ({exc}); restore the file from the repository or retrain"
-        ) from exc
+    metadata, tensors = read_safetensors(
+        source, what="3D diffusion weights",
+        missing_hint="train them with `brain3d train --stage generator3d --ship`, fix generator3d.weights, "
+        "or use generator3d.backend=layout",
+        corrupt_hint="restore the file from the repository or retrain",
+    )
     if CONFIG_KEY not in metadata:
         raise ModelLoadError(
             f"{source} has no '{CONFIG_KEY}' metadata: it is not a 3D diffusion checkpoint "

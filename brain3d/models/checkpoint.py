@@ -30,6 +30,46 @@ logger = logging.getLogger(__name__)
 CHECKPOINT_FORMAT_VERSION = "1"
 
 
+def read_safetensors(
+    path: str | os.PathLike[str], *, what: str, missing_hint: str, corrupt_hint: str,
+) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
+    """Read a safetensors file's metadata and tensors, or fail with a clear ``ModelLoadError``.
+
+    The one reader of the product's weight files (fast path, describer head, 3D model).
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+    what : str
+        What the file is, for messages (e.g. ``"checkpoint"``, ``"3D diffusion weights"``).
+    missing_hint, corrupt_hint : str
+        What the user should do when the file is missing / cannot be read.
+
+    Returns
+    -------
+    metadata : dict of str to str
+    tensors : dict of str to torch.Tensor
+
+    Raises
+    ------
+    ModelLoadError
+        Missing file, or not readable as safetensors (truncated, corrupt, foreign).
+    """
+    source = Path(path)
+    if not source.is_file():
+        raise ModelLoadError(f"{what} not found: {source} does not exist; {missing_hint}")
+    try:
+        with safe_open(str(source), framework="pt") as handle:
+            metadata = dict(handle.metadata() or {})
+            tensors = {name: handle.get_tensor(name) for name in handle.keys()}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise ModelLoadError(
+            f"{what} {source} is corrupt or truncated and cannot be read as safetensors ({exc}); {corrupt_hint}"
+        ) from exc
+    return metadata, tensors
+
+
 def state_dict_sha256(state: Mapping[str, torch.Tensor]) -> str:
     """Hash of a state dict: names, dtypes, shapes and bytes, in sorted name order."""
     digest = hashlib.sha256()
@@ -104,20 +144,11 @@ def read_checkpoint(
         Missing file, not safetensors, truncated, no/invalid config, hash mismatch.
     """
     source = Path(path)
-    if not source.is_file():
-        raise ModelLoadError(
-            f"checkpoint {source} does not exist; train one with `brain3d train` or fix "
-            "model.weights in config.yaml"
-        )
-    try:
-        with safe_open(str(source), framework="pt") as handle:
-            metadata = dict(handle.metadata() or {})
-            state = {name: handle.get_tensor(name) for name in handle.keys()}
-    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise ModelLoadError(
-            f"checkpoint {source} is corrupt or truncated and cannot be read as "
-            f"safetensors ({exc}); restore it from the repository or retrain"
-        ) from exc
+    metadata, state = read_safetensors(
+        source, what="checkpoint",
+        missing_hint="train one with `brain3d train` or fix model.weights in config.yaml",
+        corrupt_hint="restore it from the repository or retrain",
+    )
     raw_config = metadata.get("brain3d_config")
     if raw_config is None:
         raise ModelLoadError(

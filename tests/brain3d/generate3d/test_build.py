@@ -32,7 +32,7 @@ def test_missing_diffusion_weights_fall_back_to_layout_or_raise(tmp_path, caplog
     with caplog.at_level(logging.WARNING):
         gen = build_generator(load_config(overrides=[missing]))
     assert isinstance(gen, LayoutGenerator) and "layout baseline" in caplog.text
-    with pytest.raises(ModelLoadError, match="do not exist"):
+    with pytest.raises(ModelLoadError, match="does not exist"):
         build_generator(load_config(overrides=[missing, "generator3d.fallback=error"]))
 
 

@@ -23,4 +23,4 @@ def test_evaluation_compares_backends_and_steps_on_held_out_scenes(tmp_path, tin
 def test_missing_weights_are_reported_not_raised(tmp_path) -> None:
     config = load_config(overrides=[f"generator3d.weights={tmp_path / 'none.safetensors'}"])
     result = evaluate_generation(config, None, SimulatedDatasetSpec(n_test_stimuli=2), tmp_path, n_scenes=1)
-    assert "do not exist" in result["diffusion_error"] and "layout" in result["from_true_inputs"]
+    assert "does not exist" in result["diffusion_error"] and "layout" in result["from_true_inputs"]
