@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from pydantic import ValidationError
-from safetensors.torch import save_file
 
 from brain3d.describe.base import Describer, check_latent
 from brain3d.describe.head import (
@@ -28,7 +27,12 @@ from brain3d.describe.head import (
     images_to_tensor,
 )
 from brain3d.errors import ModelLoadError
-from brain3d.models.checkpoint import load_state_strict, read_safetensors, state_dict_sha256
+from brain3d.models.checkpoint import (
+    load_state_strict,
+    read_safetensors,
+    state_dict_sha256,
+    write_safetensors,
+)
 from brain3d.schema import Description
 
 logger = logging.getLogger(__name__)
@@ -43,11 +47,7 @@ def save_head(model: GroundedHead, path: str | os.PathLike[str], extra_metadata:
     metadata = dict(extra_metadata or {})
     metadata.update(describer_config=model.config.model_dump_json(), weights_sha256=weights_hash,
                     format_version=HEAD_FORMAT_VERSION)
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(target.suffix + ".tmp")
-    save_file(state, str(tmp), metadata=metadata)
-    os.replace(tmp, target)
+    target = write_safetensors(state, path, metadata)
     logger.info("saved describer head %s (sha256 %s)", target, weights_hash[:12])
     return weights_hash
 

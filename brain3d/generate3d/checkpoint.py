@@ -15,11 +15,15 @@ from pathlib import Path
 
 import torch
 from pydantic import ValidationError
-from safetensors.torch import save_file
 
 from brain3d.errors import ModelLoadError
 from brain3d.generate3d.denoiser import DenoiserConfig, PointDenoiser
-from brain3d.models.checkpoint import load_state_strict, read_safetensors, state_dict_sha256
+from brain3d.models.checkpoint import (
+    load_state_strict,
+    read_safetensors,
+    state_dict_sha256,
+    write_safetensors,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -48,11 +52,7 @@ def save_denoiser(
     tensors = dict(state)
     for name, tensor in (extra_tensors or {}).items():
         tensors[f"extra.{name}"] = tensor.detach().cpu().contiguous()
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(target.suffix + ".tmp")
-    save_file(tensors, str(tmp), metadata=metadata)
-    os.replace(tmp, target)
+    target = write_safetensors(tensors, path, metadata)
     logger.info("saved 3D diffusion weights %s (sha256 %s)", target, weights_hash[:12])
     return weights_hash
 

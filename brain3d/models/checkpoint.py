@@ -30,6 +30,23 @@ logger = logging.getLogger(__name__)
 CHECKPOINT_FORMAT_VERSION = "1"
 
 
+def write_safetensors(
+    tensors: Mapping[str, torch.Tensor], path: str | os.PathLike[str], metadata: Mapping[str, str],
+) -> Path:
+    """Write tensors and metadata to a safetensors file atomically; returns the path.
+
+    The one writer of the product's weight files: folders are created, and the file is
+    written beside the target and renamed over it, so a crash never leaves a half-written
+    file.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(target.suffix + ".tmp")
+    save_file(dict(tensors), str(tmp), metadata=dict(metadata))
+    os.replace(tmp, target)
+    return target
+
+
 def read_safetensors(
     path: str | os.PathLike[str], *, what: str, missing_hint: str, corrupt_hint: str,
 ) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
@@ -118,11 +135,7 @@ def save_checkpoint(
         weights_sha256=weights_hash,
         format_version=CHECKPOINT_FORMAT_VERSION,
     )
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(target.suffix + ".tmp")
-    save_file(state, str(tmp), metadata=metadata)
-    os.replace(tmp, target)  # atomic: a crash never leaves a half-written checkpoint
+    target = write_safetensors(state, path, metadata)
     logger.info("saved checkpoint %s (sha256 %s)", target, weights_hash[:12])
     return weights_hash
 

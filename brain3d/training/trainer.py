@@ -21,12 +21,12 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
 from tqdm.auto import tqdm
 
 from brain3d.data.store import TrialStore
 from brain3d.errors import ModelLoadError
 from brain3d.models import Brain3D, Brain3DObjective, load_weights, save_checkpoint
+from brain3d.models.checkpoint import write_safetensors
 from brain3d.normalization import Normalization, Reference
 from brain3d.training.batches import iterate_batches
 from brain3d.training.evaluation import DecodingScores, evaluate_subjects
@@ -112,9 +112,7 @@ def _save_state(path: Path, optimizer: torch.optim.Optimizer, scheduler: torch.o
         "numpy_rng": json.dumps(rng.bit_generator.state),
         "torch_rng": json.dumps(torch.get_rng_state().tolist()),
     }
-    tmp = path.with_suffix(".tmp")
-    save_file(tensors, str(tmp), metadata=metadata)
-    os.replace(tmp, path)
+    write_safetensors(tensors, path, metadata)
 
 
 def _load_state(path: Path, optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler,
