@@ -23,9 +23,12 @@ class Generator3D(abc.ABC):
         Backend name, also the ``source`` of the clouds it makes.
     problems : list of str
         Problems of the last call that were handled (e.g. a fallback), for the caller's log.
+    seed : int
+        Seed of the first cloud when the caller gives none (set by each backend).
     """
 
     name: str = "generator3d"
+    seed: int = 0
 
     def __init__(self) -> None:
         self.problems: list[str] = []
@@ -50,6 +53,10 @@ class Generator3D(abc.ABC):
             Points in metres, scene frame; colours uint8.
         """
         return self.generate_batch([description], [image], seeds=None if seed is None else [seed])[0]
+
+    def _seeds(self, count: int, seeds: Sequence[int] | None) -> list[int]:
+        """The given seeds, or ``seed, seed + 1, ...`` from the configured ``self.seed``."""
+        return [self.seed + i for i in range(count)] if seeds is None else [int(s) for s in seeds]
 
     @abc.abstractmethod
     def generate_batch(

@@ -106,7 +106,7 @@ class DiffusionGenerator(Generator3D):
     ) -> list[PointCloud]:
         """See :meth:`Generator3D.generate_batch`."""
         self.problems = []
-        seeds = [self.seed + i for i in range(len(descriptions))] if seeds is None else [int(s) for s in seeds]
+        seeds = self._seeds(len(descriptions), seeds)
         start = time.perf_counter()
         cond = encode_conditions(list(descriptions), list(images))
         samples = sample_points(

@@ -76,7 +76,7 @@ class LayoutGenerator(Generator3D):
     ) -> list[PointCloud]:
         """See :meth:`Generator3D.generate_batch`; the images are not used."""
         self.problems = []
-        seeds = [self.seed + i for i in range(len(descriptions))] if seeds is None else list(seeds)
+        seeds = self._seeds(len(descriptions), seeds)
         clouds = []
         for desc, seed in zip(descriptions, seeds, strict=True):
             if desc is None:

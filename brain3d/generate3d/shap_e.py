@@ -151,7 +151,7 @@ class ShapEGenerator(Generator3D):
         import torch
 
         self.problems = []
-        seeds = [self.seed + i for i in range(len(descriptions))] if seeds is None else list(seeds)
+        seeds = self._seeds(len(descriptions), seeds)
         clouds = []
         for desc, image, seed in zip(descriptions, images, seeds, strict=True):
             start = time.perf_counter()
