@@ -8,18 +8,18 @@ before it was drawn is counted as skipped, never queued.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from brain3d.results import Cloud, Decoded, Described
+from realtime.mailbox import LatestMailbox
 from realtime.sinks import EngineStatus
 
 T = TypeVar("T")
 
 
-class LatestSlot(Generic[T]):
-    """A thread-safe one-item mailbox that overwrites.
+class LatestSlot(LatestMailbox[T]):
+    """The engine's one-slot latest-wins mailbox, read without waiting by the drawing thread.
 
     Attributes
     ----------
@@ -29,25 +29,19 @@ class LatestSlot(Generic[T]):
         Items overwritten before anyone took them.
     """
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._item: T | None = None
-        self.received = 0
-        self.skipped = 0
+    @property
+    def received(self) -> int:
+        """Items put so far."""
+        return self.put_count
 
-    def put(self, item: T) -> None:
-        """Store ``item``, replacing (and counting) an untaken one. Never blocks for long."""
-        with self._lock:
-            if self._item is not None:
-                self.skipped += 1
-            self._item = item
-            self.received += 1
+    @property
+    def skipped(self) -> int:
+        """Items overwritten before anyone took them."""
+        return self.overwritten
 
     def take(self) -> T | None:
         """Return the newest untaken item and empty the slot (None when nothing is new)."""
-        with self._lock:
-            item, self._item = self._item, None
-            return item
+        return self.get(timeout=0)
 
 
 @dataclass
