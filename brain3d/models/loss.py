@@ -1,4 +1,8 @@
-"""The Brain3D training objective: image MSE + 0.5 x description loss + 3D loss."""
+"""The Brain3D training objective: image MSE + 0.5 x description loss + 3D loss.
+
+An optional identification term (weight 0 = the design's objective) is trained into the
+shipped weights; see :class:`~brain3d.training.losses.IdentificationLoss`.
+"""
 
 from __future__ import annotations
 
@@ -26,26 +30,34 @@ class LossBreakdown:
         Image MSE (unweighted).
     description, shape3d : torch.Tensor or None
         Raw description / 3D terms, ``None`` when that term is not in use.
+    identification : torch.Tensor or None
+        Raw identification term on the decoded images, ``None`` when not in use.
     """
 
     total: torch.Tensor
     image: torch.Tensor
     description: torch.Tensor | None = None
     shape3d: torch.Tensor | None = None
+    identification: torch.Tensor | None = None
 
 
 class Brain3DObjective(nn.Module):
-    """``image_weight * MSE(image) + description_weight * L_desc + shape_weight * L_3d``.
+    """``image_weight * MSE(image) + description_weight * L_desc + shape_weight * L_3d``
+    ``+ identification_weight * L_id(image)``.
 
-    The design's weights are 1, 0.5 and 1. The description and 3D terms are pluggable
-    callables; each may be absent (``None``) until that part of the model exists, in
-    which case passing predictions for it is an error rather than silently ignored.
+    The design's weights are 1, 0.5 and 1 (and no identification term). The description
+    and 3D terms are pluggable callables; each may be absent (``None``) until that part
+    of the model exists, in which case passing predictions for it is an error rather
+    than silently ignored. The identification term, when given, is computed on the
+    decoded and target images of the batch (it needs no extra predictions).
 
     Parameters
     ----------
     description_loss, shape_loss : callable, optional
         ``(prediction, target) -> scalar tensor``.
-    image_weight, description_weight, shape_weight : float
+    identification_loss : callable, optional
+        ``(image, target_image) -> scalar tensor`` over the whole batch.
+    image_weight, description_weight, shape_weight, identification_weight : float
         Term weights.
     """
 
@@ -56,8 +68,12 @@ class Brain3DObjective(nn.Module):
         image_weight: float = 1.0,
         description_weight: float = 0.5,
         shape_weight: float = 1.0,
+        identification_loss: LossTerm | None = None,
+        identification_weight: float = 0.0,
     ) -> None:
         super().__init__()
+        self.identification_loss = identification_loss
+        self.identification_weight = identification_weight
         self.description_loss = description_loss
         self.shape_loss = shape_loss
         self.image_weight = image_weight
@@ -114,4 +130,8 @@ class Brain3DObjective(nn.Module):
         shape_term = self._term("shape", self.shape_loss, shape3d, target_shape3d)
         if shape_term is not None:
             total = total + self.shape_weight * shape_term
-        return LossBreakdown(total, image_term, description_term, shape_term)
+        identification_term = None
+        if self.identification_loss is not None and self.identification_weight > 0:
+            identification_term = self.identification_loss(image, target_image)
+            total = total + self.identification_weight * identification_term
+        return LossBreakdown(total, image_term, description_term, shape_term, identification_term)

@@ -83,6 +83,33 @@ def pixel_correlation(prediction: torch.Tensor, target: torch.Tensor) -> torch.T
     return (x * y).sum(1) / (x.norm(dim=1) * y.norm(dim=1)).clamp_min(1e-12)
 
 
+def identification_similarity(decoded: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+    """Similarity of every decoded image to every candidate, as identification scores it.
+
+    Pearson correlation after subtracting the candidates' mean image (so the shared
+    background does not dominate). Differentiable, so the training objective's
+    identification term optimises exactly what evaluation measures.
+
+    Parameters
+    ----------
+    decoded : torch.Tensor
+        (N, 3, H, W).
+    candidates : torch.Tensor
+        (M, 3, H, W), same range and size as ``decoded``.
+
+    Returns
+    -------
+    torch.Tensor
+        (N, M) correlations in [-1, 1].
+    """
+    mean = candidates.mean(dim=0, keepdim=True)
+    d = (decoded - mean).flatten(1)
+    c = (candidates - mean).flatten(1)
+    d = d - d.mean(dim=1, keepdim=True)
+    c = c - c.mean(dim=1, keepdim=True)
+    return (d / d.norm(dim=1, keepdim=True).clamp_min(1e-12)) @ (c / c.norm(dim=1, keepdim=True).clamp_min(1e-12)).T
+
+
 def identification_ranks(decoded: torch.Tensor, candidates: torch.Tensor, true_index: torch.Tensor) -> torch.Tensor:
     """Rank (0 = best) of the true candidate for each decoded image.
 
@@ -100,12 +127,7 @@ def identification_ranks(decoded: torch.Tensor, candidates: torch.Tensor, true_i
     torch.Tensor
         (N,) integer ranks.
     """
-    mean = candidates.mean(dim=0, keepdim=True)
-    d = (decoded - mean).flatten(1)
-    c = (candidates - mean).flatten(1)
-    d = d - d.mean(dim=1, keepdim=True)
-    c = c - c.mean(dim=1, keepdim=True)
-    similarity = (d / d.norm(dim=1, keepdim=True).clamp_min(1e-12)) @ (c / c.norm(dim=1, keepdim=True).clamp_min(1e-12)).T
+    similarity = identification_similarity(decoded, candidates)
     true_score = similarity.gather(1, true_index.view(-1, 1))
     return (similarity > true_score).sum(dim=1)
 

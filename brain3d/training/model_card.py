@@ -18,6 +18,21 @@ def _table(scores: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def _objective(settings: dict[str, Any]) -> str:
+    """One sentence naming the trained objective (from the training settings)."""
+    weight = float(settings.get("identification_weight", 0.0) or 0.0)
+    text = "image MSE"
+    if weight > 0:
+        text += (f" + {weight:g} x an identification (InfoNCE) term: each decoded image must pick its own "
+                 "stimulus among the batch's target images, scored like the evaluation below "
+                 f"(temperature {settings.get('identification_temperature', 0.1):g}). This term is not in the "
+                 "Brain3D design's objective; it is added because MSE alone makes the decoded images of "
+                 "different scenes too alike to tell apart. It trades some reconstruction fidelity (lower SSIM and "
+                 "pixel r than MSE-only weights) for images that tell scenes apart")
+    return text + (". The description and 3D terms of the Brain3D objective are not trained into these "
+                   "weights (the describer and 3D heads are trained separately on the same simulator).")
+
+
 def write_model_card(
     path: str | os.PathLike[str], *, weights: Path, weights_sha256: str, command: str,
     data: dict[str, Any], settings: dict[str, Any], evaluation: dict[str, Any], training_history: list[dict[str, Any]],
@@ -70,8 +85,7 @@ topographies, spatial mixing); test scenes are never shown in training.
 {json.dumps(settings, indent=2)}
 ```
 
-Objective: image MSE (the description and 3D terms of the Brain3D objective are not
-trained into these weights yet). Best epoch by validation identification on a
+Objective: {_objective(settings)} Best epoch by validation identification on a
 validation subject excluded from training.
 
 ## Results (held-out test scenes)

@@ -30,6 +30,7 @@ from brain3d.models.checkpoint import write_safetensors
 from brain3d.normalization import Normalization, Reference
 from brain3d.training.batches import iterate_batches
 from brain3d.training.evaluation import DecodingScores, evaluate_subjects
+from brain3d.training.losses import IdentificationLoss
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,12 @@ class TrainSettings(BaseModel):
         torch intra-op threads.
     reference, normalization : str
         Window preparation (must match the live path's configuration).
+    identification_weight : float
+        Weight of the contrastive identification term
+        (:class:`~brain3d.training.losses.IdentificationLoss`) added to image MSE;
+        0 trains the design's objective alone.
+    identification_temperature : float
+        Its softmax temperature.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -67,6 +74,17 @@ class TrainSettings(BaseModel):
     threads: int = Field(2, ge=1)
     reference: Reference = "average"
     normalization: Normalization = "window_zscore"
+    identification_weight: float = Field(0.0, ge=0)
+    identification_temperature: float = Field(0.1, gt=0)
+
+    def objective(self) -> Brain3DObjective:
+        """The objective these settings train: image MSE (+ the identification term)."""
+        if self.identification_weight == 0:
+            return Brain3DObjective()
+        return Brain3DObjective(
+            identification_loss=IdentificationLoss(self.identification_temperature),
+            identification_weight=self.identification_weight,
+        )
 
 
 @dataclass
@@ -159,7 +177,7 @@ def train_model(
     output_dir : path-like
         Receives ``last.safetensors``, ``last_state.safetensors`` and ``best.safetensors``.
     objective : Brain3DObjective, optional
-        Image MSE only by default.
+        Defaults to ``settings.objective()``.
     resume : bool
         Continue from ``last_state.safetensors`` when present.
     extra_metadata : dict, optional
@@ -173,7 +191,7 @@ def train_model(
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(settings.seed)
     torch.set_num_threads(settings.threads)
-    objective = objective or Brain3DObjective()
+    objective = objective or settings.objective()
     val_subjects = set(settings.val_subjects)
     train_idx = np.flatnonzero(~np.isin(np.asarray(store.subjects), list(val_subjects)))
     if train_idx.size == 0:
