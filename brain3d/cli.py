@@ -286,6 +286,8 @@ def _cmd_evaluate(args: argparse.Namespace, config: Config) -> int:
     from brain3d.training.simulated import evaluate_simulated
 
     recipe = _recipe(args)
+    if args.onnx:  # what the live path runs: the exported graph at onnx.precision
+        return _evaluate_onnx(args, config, recipe)
     model = _load_trained(config, args.weights)
     result = evaluate_simulated(model, recipe.data, args.data_dir)
     # --- evaluate describer (issue 6): add result["description"] here ---
@@ -304,12 +306,38 @@ def _cmd_evaluate(args: argparse.Namespace, config: Config) -> int:
         config, model, recipe.data, args.data_dir, n_scenes=8 if args.quick else None
     )
     # --- end evaluate generator3d ---
-    text = json.dumps(result, indent=2)
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text)
-    print(text)
+    _write_json(result, args.json)
     return 0
+
+
+def _evaluate_onnx(args: argparse.Namespace, config: Config, recipe: Any) -> int:
+    """Decoding figures of the onnxruntime graph the live path runs (describer and 3D excluded)."""
+    import torch
+
+    from brain3d.training.simulated import evaluate_simulated
+    from export_onnx import open_fast_path
+
+    if args.weights is not None:
+        config.model.weights = args.weights.resolve()
+    session = open_fast_path(config)
+
+    def decode(eeg: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(session.run(eeg.numpy()).image)
+
+    result = evaluate_simulated(decode, recipe.data, args.data_dir)
+    result["decoder"] = {"runtime": "onnxruntime", "provider": session.provider,
+                         "precision": session.metadata.precision, "graph": str(session.path),
+                         "note": "decoding figures only; the describer and 3D figures use the torch model"}
+    _write_json(result, args.json)
+    return 0
+
+
+def _write_json(result: dict[str, Any], path: Path | None) -> None:
+    text = json.dumps(result, indent=2)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    print(text)
 
 
 def _cmd_calibrate(args: argparse.Namespace, config: Config) -> int:
@@ -364,7 +392,8 @@ def build_parser() -> argparse.ArgumentParser:
         "check it against torch and store channels, rate, window and weights hash in it.",
     )
     export.add_argument("--output", type=Path, default=None, metavar="PATH", help="graph path (default: onnx.path)")
-    export.add_argument("--precision", choices=("fp32", "fp16", "int8"), default=None, help="default: onnx.precision")
+    export.add_argument("--precision", choices=("auto", "fp32", "fp16", "int8"), default=None,
+                        help="default: onnx.precision (auto: int8 on CPU, fp32 on GPU)")
     export.add_argument("--force", action="store_true", help="export even if the graph is up to date")
     export.set_defaults(handler=_cmd_export)
 
@@ -435,6 +464,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data-dir", type=Path, default=Path("build/sim-data"), help=data_help)
     evaluate.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the figures as JSON")
     evaluate.add_argument("--quick", action="store_true", help="the quick recipe's data set")
+    evaluate.add_argument("--onnx", action="store_true",
+                          help="decode through the onnxruntime graph the live path runs (onnx.precision, "
+                               "onnx.providers) instead of torch; decoding figures only")
     evaluate.set_defaults(handler=_cmd_evaluate)
 
     calibrate = commands.add_parser(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -59,20 +60,35 @@ class DecodingScores:
         return asdict(self)
 
 
+#: Any image decoder of prepared windows: (batch, channels, samples) float32 tensor ->
+#: (batch, 3, H, W) images in [-1, 1] (e.g. an onnxruntime session wrapped by the CLI).
+ImageDecoder = Callable[[torch.Tensor], torch.Tensor]
+
+
+@torch.inference_mode()
+def decode_images(model: Brain3D | ImageDecoder, eeg: torch.Tensor) -> torch.Tensor:
+    """Images in [-1, 1] (batch, 3, H, W) from a Brain3D network (eval mode) or any decoder."""
+    if not isinstance(model, Brain3D):
+        return torch.as_tensor(model(eeg), dtype=torch.float32)
+    was_training = model.training
+    model.eval()
+    try:
+        return model(eeg)[1]
+    finally:
+        model.train(was_training)
+
+
 @torch.inference_mode()
 def decode_trials(
-    model: Brain3D, store: TrialStore, indices: np.ndarray, *, reference: Reference = "average",
+    model: Brain3D | ImageDecoder, store: TrialStore, indices: np.ndarray, *, reference: Reference = "average",
     normalization: Normalization = "window_zscore", batch_size: int = 256,
 ) -> tuple[torch.Tensor, np.ndarray, torch.Tensor]:
     """Decoded images in [0, 1], stimulus ids, and true images in [0, 1] for ``indices``."""
-    was_training = model.training
-    model.eval()
     decoded, stimuli, truth = [], [], []
     for batch in iterate_batches(store, indices, batch_size, reference=reference, normalization=normalization):
-        decoded.append(to_unit_range(model(batch.eeg)[1]))
+        decoded.append(to_unit_range(decode_images(model, batch.eeg)))
         truth.append((batch.image + 1.0) / 2.0)
         stimuli.append(batch.stimulus_id)
-    model.train(was_training)
     if not decoded:
         raise ValueError("no trials to decode")
     return torch.cat(decoded), np.concatenate(stimuli), torch.cat(truth)
@@ -113,7 +129,7 @@ def candidate_set(store: TrialStore, indices: np.ndarray) -> tuple[np.ndarray, t
 
 
 def evaluate_subjects(
-    model: Brain3D, store: TrialStore, subjects: list[int], *, reference: Reference = "average",
+    model: Brain3D | ImageDecoder, store: TrialStore, subjects: list[int], *, reference: Reference = "average",
     normalization: Normalization = "window_zscore", n_way: int | None = None,
 ) -> DecodingScores:
     """Decode every trial of ``subjects`` and identify it among all stimuli of those trials.

@@ -80,6 +80,29 @@ def test_evaluation_reports_chance_and_bounded_scores(stores):
     assert averaged.n_trials == 10  # two repetitions averaged into one
 
 
+def test_any_image_decoder_is_scored_like_the_torch_model(stores):
+    """``brain3d evaluate --onnx`` passes a callable (the onnxruntime graph) instead of the model."""
+    _, test = stores
+    model = _model().eval()
+    with torch.inference_mode():
+        def decoder(eeg):
+            return model(eeg)[1] + 0.0
+        direct, through = evaluate_subjects(model, test, [1000]), evaluate_subjects(decoder, test, [1000])
+    assert through.top1 == direct.top1 and through.top5 == direct.top5
+    assert through.ssim == pytest.approx(direct.ssim, abs=1e-6)
+    assert evaluate_averaged(decoder, test, [1000]).n_trials == 10
+
+
+def test_identification_term_trains_through_the_same_loop(stores, tmp_path):
+    train, _ = stores
+    settings = TrainSettings(epochs=2, batch_size=32, threads=1, identification_weight=0.1)
+    objective = settings.objective()
+    assert objective.identification_weight == 0.1 and objective.identification_loss is not None
+    result = train_model(_model(), train, settings, tmp_path, progress=False)
+    assert result.history[-1].train_loss < result.history[0].train_loss
+    assert TrainSettings().objective().identification_loss is None  # the design's objective by default
+
+
 def test_calibration_reduces_a_new_subjects_decoding_error(stores, tmp_path):
     train, _ = stores
     model = _model()
