@@ -29,10 +29,14 @@ Steps, in order (each vectorised over channels; no per-sample Python loops):
    into the pass band; one ``sosfilt`` with carried ``zi``), then causal 4-point
    (cubic Lagrange) interpolation at the output sample times from the newest input at or
    after that time and the three before it (``interpolation="linear"``: two points).
-   Output sample ``k`` represents input position ``k * down / up``; it is stamped with
-   that exact LSL time (interpolated between the input timestamps around it) and released
-   as soon as the input sample at or after that position has arrived, so resampling adds
-   less than one input period of latency (plus processing). The signal carries the causal
+   Output sample ``k`` represents input position ``(k * down + offset) / up``; it is
+   stamped with that exact LSL time (interpolated between the input timestamps around it)
+   and released as soon as the input sample at or after that position has arrived, so
+   resampling adds less than one input period of latency (plus processing). The offset
+   (a fraction of an input period, :func:`window_aligned_offset`) puts window ends on
+   input samples where the rates allow: 500 -> 256 Hz with the default 32-sample hop,
+   every other window ends exactly on an input sample and the rest wait half a period
+   (1 ms) instead of 0.9 / 1.9 ms; 1000 -> 256 Hz never waits. The signal carries the causal
    IIR's frequency-dependent group delay, which is not (cannot be, causally) compensated:
    5.6 ms at 10 Hz for 1000 Hz input, 4.4 ms for 500 Hz, 0 when upsampling (160 or
    250 Hz input: no anti-alias filter needed), see :meth:`StreamPreprocessor.describe`.
@@ -69,6 +73,7 @@ transient.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -157,6 +162,37 @@ def rational_ratio(sfreq_in: float, sfreq_out: float) -> tuple[int, int]:
     return ratio.numerator, ratio.denominator
 
 
+def window_aligned_offset(up: int, down: int, first_end: int, hop: int) -> int:
+    """The low-latency resampler's ``phase_offset`` that puts window ends on input samples.
+
+    A window is complete when its last output sample is computed, and the low-latency
+    resampler computes output ``k`` when the first input at or after its position has
+    arrived. Window ``j`` ends at output ``first_end + j * hop``; its position in input
+    periods is ``(k * down + offset) / up``, so its wait is ``(-(k * down + offset) mod up)
+    / up`` input periods. Those residues form one coset of the multiples of
+    ``g = gcd(hop * down, up)``; the offset returned makes that coset ``0, g, 2g, ...``:
+    the first window (and every ``up / g``-th) ends exactly on an input sample and the
+    longest wait is ``(up - g) / up`` periods. 500 -> 256 Hz with a 32-sample hop: waits
+    0 or 1 ms instead of 0.9 or 1.9 ms; 1000 -> 256 Hz: always 0.
+
+    Parameters
+    ----------
+    up, down : int
+        Resampling ratio ``sfreq_out / sfreq_in = up / down``.
+    first_end : int
+        Output index of the first window's last sample (``samples - 1``).
+    hop : int
+        Output samples between window ends.
+
+    Returns
+    -------
+    int
+        Offset in ``1 / up`` input periods, ``0 <= offset < up``.
+    """
+    g = math.gcd(hop * down, up)
+    return (-first_end * down) % g
+
+
 class StreamingResampler:
     """Causal streaming resampler with carried state (chunking-invariant).
 
@@ -187,6 +223,13 @@ class StreamingResampler:
     aa_ripple_db, aa_stop_db : float
         Anti-alias pass-band ripple and stop-band attenuation (from
         ``sfreq_out - passband``, the lowest frequency that aliases into the pass band).
+    phase_offset : int
+        ``"low_latency"`` only: output ``k`` represents input position
+        ``(k * down + phase_offset) / up`` (``0 <= phase_offset < up``). Shifting the output
+        grid by a fraction of an input period changes nothing about the signal but decides
+        how long an output waits for the input at or after it; see
+        :func:`window_aligned_offset`, which picks the shift that puts window ends on (or
+        nearest after) input samples.
 
     Attributes
     ----------
@@ -220,6 +263,7 @@ class StreamingResampler:
         passband: float | None = None,
         aa_ripple_db: float = 0.1,
         aa_stop_db: float = 60.0,
+        phase_offset: int = 0,
     ) -> None:
         if sfreq_in <= 0 or sfreq_out <= 0:
             raise StreamError(
@@ -238,6 +282,11 @@ class StreamingResampler:
         self.mode = mode
         self.up, self.down = rational_ratio(sfreq_in, sfreq_out)
         self.identity = self.up == self.down == 1
+        if not 0 <= phase_offset < self.up or (phase_offset and mode != "low_latency"):
+            raise ConfigError(
+                f"phase_offset = {phase_offset}: must be 0 <= offset < up = {self.up}, and 0 unless mode is low_latency"
+            )
+        self.phase_offset = int(phase_offset)
         self.aa_sos: np.ndarray | None = None
         self._aa_zi_unit: np.ndarray | None = None
         if mode == "linear_phase":
@@ -320,8 +369,8 @@ class StreamingResampler:
         """Output samples available after ``n_in`` input samples in total."""
         if self.identity:
             return n_in
-        if self.mode == "low_latency":  # outputs whose position k * down / up <= n_in - 1
-            return 0 if n_in <= 0 else ((n_in - 1) * self.up) // self.down + 1
+        if self.mode == "low_latency":  # outputs whose position (k * down + offset) / up <= n_in - 1
+            return 0 if n_in <= 0 else max(0, ((n_in - 1) * self.up - self.phase_offset) // self.down + 1)
         return max(0, (n_in * self.up - 1) // self.down + 1 - self._k0)
 
     def process(
@@ -373,7 +422,8 @@ class StreamingResampler:
         n_total = self._n_in + n
         low_latency = self.mode == "low_latency"
         if low_latency:
-            k_stop = max(self._k_next, ((n_total - 1) * self.up) // self.down + 1) if n_total else self._k_next
+            k_stop = max(self._k_next, ((n_total - 1) * self.up - self.phase_offset) // self.down + 1) \
+                if n_total else self._k_next
         else:
             k_stop = max(self._k_next, (n_total * self.up - 1) // self.down + 1)
         ks = np.arange(self._k_next, k_stop, dtype=np.int64)
@@ -381,7 +431,7 @@ class StreamingResampler:
         bad_out = np.zeros((len(ks), self.n_channels), dtype=bool) if track_bad else None
         back = np.arange(self.taps)
         for b0 in range(0, len(ks), _BLOCK):
-            num = ks[b0 : b0 + _BLOCK] * self.down
+            num = ks[b0 : b0 + _BLOCK] * self.down + self.phase_offset
             if low_latency:  # newest input used: i1 = ceil(num / up); output r/up periods before it
                 newest = -(-num // self.up)
                 phase = newest * self.up - num
@@ -393,8 +443,8 @@ class StreamingResampler:
             y[b0 : b0 + _BLOCK] = np.einsum("ot,otc->oc", weights, self._x[rows])
             if bad_out is not None:
                 bad_out[b0 : b0 + _BLOCK] = self._bad[rows].any(axis=1)
-        if low_latency:  # output k represents input position k * down / up exactly
-            num = ks * self.down
+        if low_latency:  # output k represents input position (k * down + offset) / up exactly
+            num = ks * self.down + self.phase_offset
             newest = -(-num // self.up)
             rows = newest - base
             t1 = self._t[rows]
@@ -509,6 +559,11 @@ class StreamPreprocessor:
         ``"linear_phase"`` resampler half-length (see :class:`StreamingResampler`).
     interpolation : {"cubic", "linear"}
         ``"low_latency"`` interpolation (see :class:`StreamingResampler`).
+    align_windows : bool
+        ``"low_latency"`` only: shift the output grid by a fraction of an input period
+        (:func:`window_aligned_offset`) so that window ends (``window.samples``,
+        ``window.hop``) fall on input samples where the rates allow, instead of waiting
+        up to one input period for the next one. The output rate and signal are the same.
     bandpass_order : int
         Butterworth order.
     notch_q : float
@@ -545,6 +600,7 @@ class StreamPreprocessor:
         resampler: str = "low_latency",
         zero_crossings: int = 10,
         interpolation: str = "cubic",
+        align_windows: bool = True,
         bandpass_order: int = 4,
         notch_q: float = 30.0,
     ) -> None:
@@ -567,10 +623,18 @@ class StreamPreprocessor:
         self.sfreq_in = float(description.sfreq)
         self.sfreq_out = float(window.sfreq)
         band = preprocessing.bandpass
+        offset = 0
+        up, down = rational_ratio(self.sfreq_in, self.sfreq_out)
+        if align_windows and resampler == "low_latency":
+            offset = window_aligned_offset(up, down, window.samples - 1, window.hop)
+        #: Longest wait (seconds) of a window end for the next input sample (low-latency mode).
+        self.window_wait_max_s = max(
+            (-(k * down + offset)) % up for k in range(window.samples - 1, window.samples - 1 + up * window.hop, window.hop)
+        ) / (up * self.sfreq_in)
         self.resampler = StreamingResampler(
             self.sfreq_in, self.sfreq_out, self.n_channels, mode=resampler,
             zero_crossings=zero_crossings, interpolation=interpolation,
-            passband=None if band is None else float(band[1]),
+            passband=None if band is None else float(band[1]), phase_offset=offset,
         )
         self.sos = design_filters(
             self.sfreq_out, preprocessing.bandpass, list(preprocessing.notch),
@@ -616,7 +680,8 @@ class StreamPreprocessor:
             resampling = (
                 f"resample {self.sfreq_in:g} -> {self.sfreq_out:g} Hz low-latency (x{rs.up}/{rs.down}, "
                 f"{aa}, causal {rs.interpolation} interpolation, released < 1 input period after the "
-                "time it represents)"
+                f"time it represents; output grid shifted {rs.phase_offset}/{rs.up} input period so a window "
+                f"end waits at most {self.window_wait_max_s * 1e3:.2f} ms for the next input)"
             )
         delay = ""
         if self.sos is not None:

@@ -15,6 +15,7 @@ from acquisition.preprocessing import (
     StreamingResampler,
     StreamPreprocessor,
     design_filters,
+    window_aligned_offset,
 )
 from acquisition.windowing import Windower
 from brain3d.channels import STANDARD_64
@@ -197,6 +198,42 @@ def test_low_latency_releases_each_output_within_one_input_period(sfreq: float) 
     assert t_last - 1 / OUT < t_out[-1] <= t_last
     if sfreq < OUT:
         assert t_out[-1] >= t_last - 1 / sfreq
+
+
+def window_end_waits(sfreq: float, hop: int = 32, samples: int = 256, seconds: float = 4.0) -> np.ndarray:
+    """Wait of each window end (last sample) for the input that releases it, seconds."""
+    pre = StreamPreprocessor(describe(sfreq), ChannelsConfig(names=list(STANDARD_64[:8])),
+                             WindowConfig(sfreq=OUT, samples=samples, hop=hop), PreprocessingConfig())
+    t = 50.0 + np.arange(int(sfreq * seconds)) / sfreq
+    x = np.random.default_rng(0).standard_normal((len(t), 8))
+    released: list[float] = []
+    for i in range(len(t)):  # one input at a time, as a 1-sample LSL push delivers them
+        out = pre.process(x[i : i + 1], t[i : i + 1])
+        released += [t[i]] * len(out)
+    released_at = np.asarray(released)
+    _, t_out, _ = StreamingResampler(sfreq, OUT, 1, phase_offset=pre.resampler.phase_offset).process(
+        np.zeros((len(t), 1)), t)
+    ends = np.arange(samples - 1, len(released_at), hop)
+    return released_at[ends] - t_out[ends]
+
+
+@pytest.mark.parametrize(("sfreq", "longest_wait_s"), [(500.0, 1e-3), (1000.0, 0.0), (250.0, 3e-3), (256.0, 0.0)])
+def test_window_ends_fall_on_input_samples_where_the_rates_allow(sfreq: float, longest_wait_s: float) -> None:
+    waits = window_end_waits(sfreq)
+    assert len(waits) >= 20
+    assert waits.min() >= -1e-9 and waits.max() <= longest_wait_s + 1e-9
+    assert np.isclose(waits, 0.0, atol=1e-9).any()  # some windows end exactly on an input sample
+
+
+def test_unaligned_grid_waits_longer_at_500_hz() -> None:
+    """Without the shift, 500 -> 256 Hz window ends wait 0.9 or 1.9 ms for the next input."""
+    rs = StreamingResampler(500.0, OUT, 1)
+    t = 50.0 + np.arange(2000) / 500.0
+    _, t_out, _ = rs.process(np.zeros((len(t), 1)), t)
+    ends = np.arange(255, len(t_out), 32)
+    after = t[np.searchsorted(t, t_out[ends] - 1e-12)]  # first input at or after each end
+    assert np.allclose(sorted({round(w * 1e4) for w in after - t_out[ends]}), [9, 19], atol=1)
+    assert window_aligned_offset(64, 125, 255, 32) != 0
 
 
 @pytest.mark.parametrize("sfreq", [160.0, 1000.0])
