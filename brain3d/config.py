@@ -275,8 +275,11 @@ class OnnxConfig(_Section):
         Where the exported fp32 graph lives (re-exported when stale).
     providers : list of {"tensorrt", "cuda", "cpu"}
         Execution providers in order of preference; unavailable ones are skipped.
-    precision : {"fp32", "fp16", "int8"}
-        fp16 is for GPU providers; int8 quantises the Linear layers dynamically.
+    precision : {"auto", "fp32", "fp16", "int8"}
+        ``auto`` (default): int8 when the session will run on the CPU provider, fp32
+        on a GPU provider. fp16 is for GPU providers; int8 quantises the Linear layers
+        dynamically (identification unchanged on the held-out simulated subjects; see
+        docs/realtime.md).
     intra_op_threads, inter_op_threads : int
         onnxruntime thread pools (0 lets onnxruntime choose).
     warmup_runs : int
@@ -285,7 +288,7 @@ class OnnxConfig(_Section):
 
     path: ConfigPath = Path("build/brain3d-fastpath.onnx")
     providers: list[Provider] = Field(default_factory=lambda: ["tensorrt", "cuda", "cpu"], min_length=1)
-    precision: Literal["fp32", "fp16", "int8"] = "fp32"
+    precision: Literal["auto", "fp32", "fp16", "int8"] = "auto"
     intra_op_threads: int = Field(1, ge=0)
     inter_op_threads: int = Field(1, ge=0)
     warmup_runs: int = Field(20, ge=0)

@@ -5,10 +5,10 @@ or ``viewer``.
 """
 
 from export_onnx.export import INPUT_NAME, OUTPUT_NAMES, export_fast_path
-from export_onnx.fastpath import LoadedModel, ensure_exported, load_model, open_fast_path
+from export_onnx.fastpath import LoadedModel, configured_precision, ensure_exported, load_model, open_fast_path
 from export_onnx.metadata import FastPathMetadata, read_metadata
 from export_onnx.parity import ParityReport, check_parity, realistic_eeg
-from export_onnx.precision import PARITY_TOLERANCE, convert_precision, variant_path
+from export_onnx.precision import PARITY_TOLERANCE, convert_precision, resolve_precision, variant_path
 from export_onnx.session import FastPathOutput, FastPathSession, resolve_providers
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "LoadedModel",
     "ParityReport",
     "check_parity",
+    "configured_precision",
     "convert_precision",
     "ensure_exported",
     "export_fast_path",
@@ -28,6 +29,7 @@ __all__ = [
     "open_fast_path",
     "read_metadata",
     "realistic_eeg",
+    "resolve_precision",
     "resolve_providers",
     "variant_path",
 ]

@@ -26,8 +26,8 @@ from brain3d.models import (
 from export_onnx.export import build_metadata, export_fast_path
 from export_onnx.metadata import read_metadata
 from export_onnx.parity import ParityReport, check_parity
-from export_onnx.precision import convert_precision, variant_path
-from export_onnx.session import FastPathSession
+from export_onnx.precision import Precision, convert_precision, resolve_precision, variant_path
+from export_onnx.session import FastPathSession, resolve_providers
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +86,11 @@ def load_model(config: Config) -> LoadedModel:
     return LoadedModel(model, False, state_dict_sha256(model.state_dict()), f"untrained (seed {config.model.seed})")
 
 
+def configured_precision(config: Config) -> Precision:
+    """``onnx.precision`` with ``auto`` resolved for the providers this build offers."""
+    return resolve_precision(config.onnx.precision, resolve_providers(config.onnx.providers))
+
+
 def ensure_exported(
     config: Config, *, force: bool = False, loaded: LoadedModel | None = None
 ) -> tuple[Path, ParityReport | None]:
@@ -103,12 +108,13 @@ def ensure_exported(
     Returns
     -------
     path : Path
-        The graph of ``onnx.precision``.
+        The graph of ``onnx.precision`` (``auto`` resolved by :func:`configured_precision`).
     parity : ParityReport or None
         Parity of that graph against torch when it was (re)exported now, else None.
     """
     fp32_path = config.onnx.path
-    target = variant_path(fp32_path, config.onnx.precision)
+    precision = configured_precision(config)
+    target = variant_path(fp32_path, precision)
     loaded = loaded or load_model(config)
     if not force and target.is_file():
         try:
@@ -122,7 +128,7 @@ def ensure_exported(
         loaded.model, fp32_path, normalization=config.preprocessing.normalization,
         trained=loaded.trained, opset=config.onnx.opset, weights_sha256=loaded.weights_sha256,
     )
-    path = convert_precision(fp32_path, config.onnx.precision)
+    path = convert_precision(fp32_path, precision)
     return path, check_parity(loaded.model, path)
 
 

@@ -43,9 +43,13 @@ def test_export_writes_a_graph_and_reports_parity(tmp_path, capsys):
     args = ["export", "--output", str(out), "--set", f"model.weights={tmp_path / 'none.safetensors'}"]
     assert main(args) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert out.is_file() and summary["path"] == str(out)
+    # onnx.precision is auto: the fp32 graph at --output, and the CPU's int8 variant beside it
+    assert out.is_file() and summary["path"] == str(out.with_name("graph.int8.onnx"))
+    assert summary["precision"] == "int8"
     assert summary["trained_weights"] is False
     assert "PASSED" in summary["parity"]
+    assert main([*args, "--precision", "fp32"]) == 0
+    assert json.loads(capsys.readouterr().out)["path"] == str(out)
 
 
 @pytest.fixture(scope="module")

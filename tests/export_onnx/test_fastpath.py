@@ -7,7 +7,15 @@ import pytest
 from brain3d.config import load_config
 from brain3d.errors import ModelLoadError
 from brain3d.models import Brain3DConfig, save_checkpoint
-from export_onnx import ensure_exported, load_model, open_fast_path, read_metadata, variant_path
+from export_onnx import (
+    configured_precision,
+    ensure_exported,
+    load_model,
+    open_fast_path,
+    read_metadata,
+    resolve_precision,
+    variant_path,
+)
 from tests.conftest import REPO_ROOT, make_model
 
 
@@ -52,6 +60,18 @@ def test_configured_precision_gets_its_own_graph(tmp_path):
     path, parity = ensure_exported(config)
     assert path == variant_path(config.onnx.path, "int8")
     assert read_metadata(path).precision == "int8" and parity.passed
+
+
+def test_auto_precision_is_int8_on_the_cpu_and_fp32_on_gpu_providers(tmp_path):
+    assert resolve_precision("auto", ["CPUExecutionProvider"]) == "int8"
+    assert resolve_precision("auto", ["CUDAExecutionProvider", "CPUExecutionProvider"]) == "fp32"
+    assert resolve_precision("auto", ["TensorrtExecutionProvider", "CUDAExecutionProvider"]) == "fp32"
+    assert resolve_precision("fp16", ["CPUExecutionProvider"]) == "fp16"  # an explicit choice stands
+    with pytest.raises(ValueError, match="auto, fp32, fp16 or int8"):
+        resolve_precision("int4", ["CPUExecutionProvider"])
+    config = _config(tmp_path)  # the repository's default is auto; these tests run on the CPU provider
+    assert config.onnx.precision == "auto" and configured_precision(config) == "int8"
+    assert ensure_exported(config)[0] == variant_path(config.onnx.path, "int8")
 
 
 def test_checkpoint_for_other_channels_is_refused(tmp_path):
