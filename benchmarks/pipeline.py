@@ -17,6 +17,12 @@ p99 with the slow stages on divided by the p99 with them off (same run of this s
 The modes are interleaved over ``--rounds`` rounds so that drifts of the machine's load
 (other jobs) affect them alike; figures pool the rounds.
 
+By default the simulator streams over a real LSL outlet from its own process
+(``--sender process``), as a headset's LSL app is another program: its pushes do not
+wait for this interpreter's lock, and each sample is stamped with its due time (the
+device clock), so a late push would count as latency. ``--sender inprocess`` reads the
+simulator in-process instead, as ``brain3d run``'s default source does.
+
 The simulator releases its samples in blocks of ``--chunk-samples`` (default 1: sample
 by sample, so that the figure measures this pipeline and not the simulator's block
 size; ``brain3d run`` uses 10 ms blocks, which add up to 10 ms to "window -> image").
@@ -44,6 +50,7 @@ import json  # noqa: E402
 import logging  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+import uuid  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -89,16 +96,37 @@ STANDINS = {"description": "pipeline_standins:build_untrained_describer",
 
 
 def run_mode(config: Any, fast_path: Any, mode: str, duration: float, chunk_samples: int, out: Path,
-             factories: dict[str, str] | None = None) -> dict[str, Any]:
-    """One engine run in ``mode``; raw records of its steady state."""
+             factories: dict[str, str] | None = None, sender: str = "process") -> dict[str, Any]:
+    """One engine run in ``mode``; raw records of its steady state.
+
+    ``sender="process"``: the simulator streams over LSL from its own process, as a
+    headset's LSL app would; ``"inprocess"``: the engine reads the simulator directly
+    (``brain3d run``'s default source; its generator thread shares this interpreter).
+    """
     from acquisition.sim_source import SimulatorSource
     from brain3d.clock import lsl_clock
+    from realtime.bench.sender import StreamerProcess
     from realtime.engine import Engine
 
-    source = SimulatorSource(config.source.simulate, chunk_samples=chunk_samples)
+    streamer = None
+    if sender == "process":
+        uid = uuid.uuid4().hex[:8]
+        streamer = StreamerProcess(config.source.simulate, name_prefix=f"Brain3D-PipelineBench-{uid}",
+                                   source_id=f"brain3d-pipeline-bench-{uid}", max_duration_s=duration + 330.0,
+                                   wait_for_consumers_s=0.0, chunk_samples=chunk_samples)
+        streamer.open()
+        config = config.model_copy(deep=True)
+        config.source.kind = "lsl"
+        config.source.lsl.name = config.source.lsl.type = None
+        config.source.lsl.source_id = streamer.source_id
+        source = None
+    else:
+        source = SimulatorSource(config.source.simulate, chunk_samples=chunk_samples)
     engine = Engine(config, source=source, fast_path=fast_path, slow_stages=mode != "off",
                     stage_mode="thread" if mode == "thread" else "process", lsl_outputs=False,
                     session_dir=out, stage_factories=factories)
+    if streamer is not None:
+        streamer.start()  # the engine's inlet resolves the stream while it starts
     engine.start()
     try:
         ready = engine.wait_stages_ready(300)
@@ -115,7 +143,9 @@ def run_mode(config: Any, fast_path: Any, mode: str, duration: float, chunk_samp
                    **{k: b.overwritten - skipped0[k] for k, b in engine._boxes.items()}}
     finally:
         summary = engine.stop()
+        lateness = streamer.stop().lateness_ms_p99 if streamer is not None else None
     return {
+        "sender_lateness_ms_p99": lateness,
         "ready": ready, "elapsed": elapsed, "clouds": clouds, "skipped": skipped,
         "records": _records(engine, ready_at),
         "backends": summary.backends if summary else {},
@@ -136,6 +166,7 @@ def _aggregate(mode: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
         "measured_s": round(elapsed, 2), **_figures(records),
         "cloud_updates_per_s": round(sum(r["clouds"] for r in runs) / max(elapsed, 1e-9), 3) if mode != "off" else None,
         "skipped": skipped, "backends": runs[-1]["backends"],
+        "sender_lateness_ms_p99": [r["sender_lateness_ms_p99"] for r in runs],
         "errors": [r["errors"] for r in runs], "events": [r["events"] for r in runs],
     }
 
@@ -148,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds over the modes, interleaved (default 3)")
     parser.add_argument("--modes", default="off,thread,process", help="comma-separated: off, thread, process")
     parser.add_argument("--chunk-samples", type=int, default=1, help="simulator block size, samples (default 1)")
+    parser.add_argument("--sender", choices=("process", "inprocess"), default="process",
+                        help="process (default): the simulator streams over LSL from its own process, as a "
+                        "headset's LSL app; inprocess: the engine reads the simulator directly, as brain3d run does")
     parser.add_argument("--untrained-stages", default="", metavar="STAGES",
                         help="comma-separated among description, cloud: time untrained stand-ins of these "
                         "models (same architecture and settings) when their weights are not shipped")
@@ -173,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"pipeline benchmark: round {round_ + 1}/{args.rounds}, mode {mode} "
                       f"({args.duration:g} s)...", file=sys.stderr)
                 runs[mode].append(run_mode(config, fast_path, mode, args.duration, args.chunk_samples,
-                                           Path(tmp) / f"{mode}-{round_}", {k: STANDINS[k] for k in standins}))
+                                           Path(tmp) / f"{mode}-{round_}", {k: STANDINS[k] for k in standins},
+                                           sender=args.sender))
     results = {m: _aggregate(m, r) for m, r in runs.items()}
     off = results.get("off", {}).get("window_to_image", {})
     ratios = {m: round(r["window_to_image"]["p99_ms"] / off["p99_ms"], 3)
@@ -183,7 +218,9 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "pipeline",
         "machine": machine_info(),
         "provider": fast_path.provider,
-        "source": f"SIMULATED EEG, {config.source.simulate.sfreq:g} Hz, blocks of {args.chunk_samples} samples",
+        "source": f"SIMULATED EEG, {config.source.simulate.sfreq:g} Hz, blocks of {args.chunk_samples} samples, "
+                  + ("over LSL from a sender process" if args.sender == "process" else "read in-process"),
+        "precision": fast_path.metadata.precision,
         "untrained_stand_ins": standins,
         "load_average_1_5_15": list(os.getloadavg()),
         "config": {"describer": config.describer.backend, "generator3d": config.generator3d.backend,

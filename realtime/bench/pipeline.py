@@ -203,10 +203,10 @@ def run_session(
                                    stop_requested=stop_requested, engine_kwargs=engine_kwargs)  # fmt: skip
     import pylsl
 
-    from brain3d.sim.lsl_stream import SimulationStreamer
+    from realtime.bench.sender import StreamerProcess
 
     uid = uuid.uuid4().hex[:8]
-    streamer = SimulationStreamer(
+    streamer = StreamerProcess(
         config.source.simulate, name_prefix=f"Brain3D-Bench-{uid}", source_id=f"brain3d-bench-{uid}",
         speed=speed, max_duration_s=duration_s, wait_for_consumers_s=10.0, chunk_samples=chunk_samples,
     )
@@ -245,7 +245,7 @@ def run_session(
             engine.stop()
             if marker_inlet is not None:
                 marker_inlet.close_stream()
-    stream = {"source": "simulator over LSL (SIMULATED EEG)", "speed": speed, "sfreq_hz": stream_stats.sfreq,
+    stream = {"source": "simulator over LSL from its own process (SIMULATED EEG)", "speed": speed, "sfreq_hz": stream_stats.sfreq,
               "lateness_ms_p99": stream_stats.lateness_ms_p99, "late_chunks": stream_stats.late_chunks,
               "markers_pushed": stream_stats.markers_pushed, "slow_stages_ready_after_s": stages_ready_s,
               "chunk_samples": chunk_samples}  # fmt: skip
