@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from brain3d.clock import lsl_clock
+from brain3d.errors import ConfigError
 from brain3d.pointcloud import PointCloud
 from brain3d.results import Cloud, Decoded, Described, Trace
 from realtime.sinks import EngineStatus
@@ -44,6 +45,8 @@ logger = logging.getLogger(__name__)
 
 #: Most write jobs waiting before new ones are dropped (and counted).
 MAX_PENDING_WRITES = 512
+#: Files whose presence means a folder already holds a run.
+RUN_FILES = ("events.jsonl", "traces.jsonl", "summary.json")
 
 
 def new_session_dir(output_dir: str | Path, source: str, now: datetime | None = None) -> Path:
@@ -112,6 +115,13 @@ class SessionWriter:
     def __init__(self, path: Path, *, config_yaml: str | None = None, images: bool = True,
                  descriptions: bool = True, clouds: bool = True) -> None:
         self.path = Path(path)
+        held = [name for name in RUN_FILES if (self.path / name).exists()]
+        if held:
+            raise ConfigError(
+                f"session folder {self.path} already holds a run ({', '.join(held)}); a second run would mix "
+                "its traces and events with the first. Choose a new folder (or let the engine create one under "
+                "output.dir), or move the old run away"
+            )
         for sub in ("images", "descriptions", "clouds", "frames"):
             (self.path / sub).mkdir(parents=True, exist_ok=True)
         if config_yaml is not None:

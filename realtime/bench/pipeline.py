@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import shutil
 import time
 import uuid
 from collections.abc import Callable
@@ -172,7 +173,7 @@ def run_session(
         Any configuration; ``source`` is replaced by an LSL selector of the bench stream
         (``source.simulate`` sets the simulator) and ``viewer.enabled`` is left as given.
     session_dir : Path
-        The engine's session folder (created).
+        The engine's session folder (created; an earlier bench session there is replaced).
     duration_s : float
         Seconds of stream data.
     speed : float
@@ -197,7 +198,9 @@ def run_session(
     from realtime.engine import Engine
 
     tick = tick or (lambda _t: None)
-    session_dir.mkdir(parents=True, exist_ok=True)
+    if session_dir.exists():  # the bench's own folder from an earlier run into the same --output
+        shutil.rmtree(session_dir)
+    session_dir.mkdir(parents=True)
     if config.source.kind == "replay":
         return _run_replay_session(config, session_dir, duration_s=duration_s, slow_stages=slow_stages, tick=tick,
                                    stop_requested=stop_requested, engine_kwargs=engine_kwargs)  # fmt: skip

@@ -57,3 +57,19 @@ def test_writer_saves_images_descriptions_clouds_events_and_traces(tmp_path: Pat
     assert json.loads((folder / "traces.jsonl").read_text())["seq"] == 5
     assert json.loads((folder / "summary.json").read_text()) == {"windows": 1}
     assert (folder / "config.yaml").read_text() == "a: 1\n" and (folder / "frames").is_dir()
+
+
+def test_a_folder_that_holds_a_run_is_refused_not_mixed(tmp_path: Path) -> None:
+    import pytest
+
+    from brain3d.errors import ConfigError
+
+    first = SessionWriter(tmp_path / "s")
+    first.trace(1, Trace(window_end=1.0))
+    first.close()
+    before = (tmp_path / "s" / "traces.jsonl").read_text()
+    with pytest.raises(ConfigError, match="already holds a run"):
+        SessionWriter(tmp_path / "s")
+    assert (tmp_path / "s" / "traces.jsonl").read_text() == before  # the first run is untouched
+    SessionWriter(tmp_path / "empty-but-existing").close()  # an existing folder without a run is fine
+    SessionWriter(tmp_path / "empty-but-existing-2" / "nested").close()
