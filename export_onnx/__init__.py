@@ -5,10 +5,21 @@ or ``viewer``.
 """
 
 from export_onnx.export import INPUT_NAME, OUTPUT_NAMES, export_fast_path
-from export_onnx.fastpath import LoadedModel, configured_precision, ensure_exported, load_model, open_fast_path
+from export_onnx.fastpath import (
+    LoadedModel,
+    configured_precision,
+    ensure_exported,
+    load_model,
+    open_fast_path,
+)
 from export_onnx.metadata import FastPathMetadata, read_metadata
 from export_onnx.parity import ParityReport, check_parity, realistic_eeg
-from export_onnx.precision import PARITY_TOLERANCE, convert_precision, resolve_precision, variant_path
+from export_onnx.precision import (
+    PARITY_TOLERANCE,
+    convert_precision,
+    resolve_precision,
+    variant_path,
+)
 from export_onnx.session import FastPathOutput, FastPathSession, resolve_providers
 
 __all__ = [

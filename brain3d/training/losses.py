@@ -6,7 +6,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from brain3d.training.metrics import IDENTIFICATION_RESOLUTION, downsample, identification_similarity
+from brain3d.training.metrics import (
+    IDENTIFICATION_RESOLUTION,
+    downsample,
+    identification_similarity,
+)
 
 
 class IdentificationLoss(nn.Module):
