@@ -21,8 +21,8 @@ class IdentificationLoss(nn.Module):
     evaluation uses. This is the retrieval objective of the EEG image-retrieval
     literature, applied to the decoded image rather than to a separate embedding; image
     MSE alone reconstructs the average look of a scene class and leaves the decoded
-    images of different scenes too alike to tell apart. Targets that are the same image
-    (repeats of one stimulus in a batch) all count as correct.
+    images of different scenes too alike to tell apart. Targets that are the same image at
+    the compared resolution (repeats of one stimulus in a batch) all count as correct.
 
     Parameters
     ----------
@@ -57,6 +57,7 @@ class IdentificationLoss(nn.Module):
         decoded = downsample(image, self.resolution)
         targets = downsample(target_image, self.resolution)
         logits = identification_similarity(decoded, targets) / self.temperature
-        flat = target_image.flatten(1)
+        # targets identical at the compared resolution cannot be told apart: all are correct
+        flat = targets.flatten(1)
         same = (flat[:, None, :] == flat[None, :, :]).all(dim=2).float()
         return -(F.log_softmax(logits, dim=1) * same / same.sum(dim=1, keepdim=True)).sum(dim=1).mean()
