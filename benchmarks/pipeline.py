@@ -57,6 +57,10 @@ import numpy as np  # noqa: E402
 
 TARGET_IMAGE_P99_MS = 5.0
 TARGET_CLOUD_RATE = 4.0
+#: Longest wait for the slow stages to build their models, seconds.
+STAGES_READY_TIMEOUT_S = 300.0
+#: Seconds after the stages are ready before measuring starts.
+SETTLE_S = 1.5
 
 
 def _records(engine: Any, started_after: float) -> list[dict[str, Any]]:
@@ -112,13 +116,11 @@ def run_mode(config: Any, fast_path: Any, mode: str, duration: float, chunk_samp
     if sender == "process":
         uid = uuid.uuid4().hex[:8]
         streamer = StreamerProcess(config.source.simulate, name_prefix=f"Brain3D-PipelineBench-{uid}",
-                                   source_id=f"brain3d-pipeline-bench-{uid}", max_duration_s=duration + 330.0,
+                                   source_id=f"brain3d-pipeline-bench-{uid}",
+                                   max_duration_s=STAGES_READY_TIMEOUT_S + SETTLE_S + duration + 30.0,
                                    wait_for_consumers_s=0.0, chunk_samples=chunk_samples)
         streamer.open()
-        config = config.model_copy(deep=True)
-        config.source.kind = "lsl"
-        config.source.lsl.name = config.source.lsl.type = None
-        config.source.lsl.source_id = streamer.source_id
+        config = streamer.select_in(config)
         source = None
     else:
         source = SimulatorSource(config.source.simulate, chunk_samples=chunk_samples)
@@ -127,10 +129,15 @@ def run_mode(config: Any, fast_path: Any, mode: str, duration: float, chunk_samp
                     session_dir=out, stage_factories=factories)
     if streamer is not None:
         streamer.start()  # the engine's inlet resolves the stream while it starts
-    engine.start()
     try:
-        ready = engine.wait_stages_ready(300)
-        engine.wait(1.5)  # let the first inputs through the freshly built models
+        engine.start()
+    except BaseException:
+        if streamer is not None:
+            streamer.stop()  # the sender process would otherwise outlive a run that never started
+        raise
+    try:
+        ready = engine.wait_stages_ready(STAGES_READY_TIMEOUT_S)
+        engine.wait(SETTLE_S)  # let the first inputs through the freshly built models
         ready_at = lsl_clock()
         skipped0 = {"inference": engine._inbox.overwritten,
                     **{k: b.overwritten for k, b in engine._boxes.items()}}

@@ -214,16 +214,16 @@ def run_session(
         speed=speed, max_duration_s=duration_s, wait_for_consumers_s=10.0, chunk_samples=chunk_samples,
     )
     streamer.open()
-    cfg = config.model_copy(deep=True)
-    cfg.source.lsl.name = None
-    cfg.source.lsl.type = None
-    cfg.source.lsl.source_id = streamer.source_id
-    cfg.source.kind = "lsl"
+    cfg = streamer.select_in(config)
     engine = Engine(cfg, session_dir=session_dir, slow_stages=slow_stages, **(engine_kwargs or {}))
     marker_inlet = None
     wall_s = 0.0
     sampler = ResourceSampler()
-    engine.start()
+    try:
+        engine.start()
+    except BaseException:
+        streamer.stop()  # the sender process would otherwise outlive a run that never started
+        raise
     try:
         stages_ready_s = _wait_for_stages(engine, STAGE_START_TIMEOUT_S)
         # the marker stream's consumer, so the streamer's wait for consumers ends at once

@@ -15,7 +15,7 @@ import logging
 import multiprocessing as mp
 from typing import Any
 
-from brain3d.config import SimulateSourceConfig
+from brain3d.config import Config, SimulateSourceConfig
 from brain3d.errors import StreamError
 
 logger = logging.getLogger(__name__)
@@ -46,7 +46,10 @@ def _sender_main(conn: Any, config: SimulateSourceConfig, kwargs: dict[str, Any]
                 streamer.start()
                 started = True
             elif command == "stop":
-                conn.send(("stats", streamer.stop()))
+                try:
+                    conn.send(("stats", streamer.stop()))
+                except Exception as exc:  # noqa: BLE001 - reported to the parent
+                    conn.send(("failed", f"{type(exc).__name__}: {exc}"))
                 return
         if started and not finished_sent and streamer.join(0):
             conn.send(("finished", None))
@@ -91,6 +94,15 @@ class StreamerProcess:
             raise StreamError(f"the bench's sender process failed to open: {payload}")
         self.source_id, self.marker_source_id = payload
 
+    def select_in(self, config: Config) -> Config:
+        """A copy of ``config`` whose source is an LSL inlet on this stream (by ``source_id``)."""
+        selected = config.model_copy(deep=True)
+        selected.source.kind = "lsl"
+        selected.source.lsl.name = None
+        selected.source.lsl.type = None
+        selected.source.lsl.source_id = self.source_id
+        return selected
+
     def start(self) -> None:
         """Begin streaming (real time from now)."""
         self._conn.send("start")
@@ -112,6 +124,8 @@ class StreamerProcess:
                 kind, payload = self._conn.recv()
                 if kind == "stats":
                     return payload
+                if kind == "failed":
+                    raise StreamError(f"the bench's sender process failed: {payload}")
             raise StreamError("the bench's sender process did not report its statistics")
         finally:
             self._process.join(5.0)
