@@ -801,7 +801,7 @@ class Engine:
             windows_unusable=int(stats.get("windows_skipped", 0)),
             samples_received=int(stats.get("samples_received", 0)),
             stages=stages,
-            inference_compute_ms={k: v for k, v in _percentiles(self._compute_ms).items()},
+            inference_compute_ms=_percentiles(self._compute_ms),
             cloud_updates_per_s=round(len(self._lat["cloud"]) / duration, 3),
             stage_modes={k: w.mode for k, w in self.workers.items()},
             backends=backends,
