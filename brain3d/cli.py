@@ -327,7 +327,7 @@ def _evaluate_onnx(args: argparse.Namespace, config: Config, recipe: Any) -> int
     result = evaluate_simulated(decode, recipe.data, args.data_dir)
     result["decoder"] = {"runtime": "onnxruntime", "provider": session.provider,
                          "precision": session.metadata.precision, "graph": str(session.path),
-                         "note": "decoding figures only; the describer and 3D figures use the torch model"}
+                         "note": "decoding figures only; run without --onnx for the describer and 3D figures"}
     _write_json(result, args.json)
     return 0
 
