@@ -51,6 +51,7 @@ class ParityReport:
     precision: str
     tolerance: dict[str, float]
     max_abs_error: dict[str, float] = field(default_factory=dict)
+    provider: str = "CPUExecutionProvider"
 
     @property
     def worst(self) -> dict[str, float]:
@@ -69,7 +70,8 @@ class ParityReport:
     def summary(self) -> str:
         """One line for logs: worst error per output against its tolerance."""
         parts = [f"{name} {err:.2e} (<= {self.tolerance[name]:.0e})" for name, err in self.worst.items()]
-        return f"{self.precision} parity {'PASSED' if self.passed else 'FAILED'}: " + ", ".join(parts)
+        verdict = "PASSED" if self.passed else "FAILED"
+        return f"{self.precision} parity {verdict} on {self.provider}: " + ", ".join(parts)
 
 
 def check_parity(
@@ -80,6 +82,7 @@ def check_parity(
     tolerance: dict[str, float] | None = None,
     raise_on_failure: bool = True,
     seed: int = 0,
+    providers: tuple[str, ...] = ("cpu",),
 ) -> ParityReport:
     """Compare the graph at ``onnx_path`` with ``model`` on random and realistic EEG.
 
@@ -96,14 +99,20 @@ def check_parity(
         Max abs error per output name.
     raise_on_failure : bool
         Raise :class:`ModelLoadError` when out of tolerance.
+    seed : int
+        Seed of the random inputs.
+    providers : tuple of str
+        Config provider names for the session under test (the CPU by default, as at
+        export; ``("cuda", "cpu")`` checks the graph as a GPU machine runs it). The
+        provider that actually ran is recorded in the report.
 
     Returns
     -------
     ParityReport
     """
-    session = FastPathSession(onnx_path, providers=("cpu",), warmup_runs=0, intra_op_threads=0)
+    session = FastPathSession(onnx_path, providers=providers, warmup_runs=0, intra_op_threads=0)
     precision = session.metadata.precision
-    report = ParityReport(precision, tolerance or PARITY_TOLERANCE[precision])
+    report = ParityReport(precision, tolerance or PARITY_TOLERANCE[precision], provider=session.provider)
     cfg = model.config
     rng = np.random.default_rng(seed)
     was_training = model.training

@@ -1,14 +1,17 @@
 """The one factory for onnxruntime sessions of the fast path.
 
 Execution providers are tried in the configured order (TensorRT, CUDA, CPU by
-default); providers that this onnxruntime build lacks are skipped and the fallback is
-logged once per process. On CUDA/TensorRT the session runs with IO binding; on the
+default); providers that this onnxruntime build lacks, or whose libraries cannot be
+loaded here (onnxruntime-gpu without TensorRT installed, say), are skipped and the
+fallback is logged once per process. On CUDA/TensorRT the session runs with IO binding; on the
 CPU a plain ``run``. Inputs are checked (shape, dtype, finiteness) before
 onnxruntime sees them, and outputs are checked before the caller does.
 """
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import logging
 import os
 from collections.abc import Sequence
@@ -31,7 +34,53 @@ PROVIDER_NAMES: dict[str, str] = {
     "cpu": "CPUExecutionProvider",
 }
 _GPU_PROVIDERS = {"TensorrtExecutionProvider", "CUDAExecutionProvider"}
+#: onnxruntime names -> the stem of their provider library in ``onnxruntime/capi``.
+_PROVIDER_LIBRARIES = {"TensorrtExecutionProvider": "tensorrt", "CUDAExecutionProvider": "cuda"}
+#: Options per provider. TF32 is off on CUDA: onnxruntime enables it by default on
+#: Ampere and later, and it rounds fp32 matmuls/convolutions to a 10-bit mantissa
+#: (measured on an H200: latent error 6e-3 against torch fp32, 60x the fp32 parity
+#: tolerance); the fast path is too small (0.34 ms) for TF32 to matter to its speed.
+PROVIDER_OPTIONS: dict[str, dict[str, str]] = {"CUDAExecutionProvider": {"use_tf32": "0"}}
 _logged_fallbacks: set[tuple[str, ...]] = set()
+
+
+@functools.cache
+def provider_library_problem(provider: str) -> str | None:
+    """Why a GPU provider's library cannot be loaded here, or None when it can (or when unknown).
+
+    onnxruntime-gpu lists TensorRT and CUDA as available whenever it was built with
+    them, installed or not. A session asking for one whose libraries are missing (no
+    TensorRT, or no cuDNN) prints an "EP Error" to stdout and retries with other
+    providers. Loading the provider library first, with the same ``dlopen`` that
+    onnxruntime uses, tells beforehand and names the missing library.
+
+    Parameters
+    ----------
+    provider : str
+        onnxruntime provider name (``"TensorrtExecutionProvider"``).
+
+    Returns
+    -------
+    str or None
+        The loader's message when a library the provider needs is missing; None when
+        it loads, when the provider has no separate library (CPU), or when this build
+        keeps it elsewhere (then onnxruntime decides, as before).
+    """
+    stem = _PROVIDER_LIBRARIES.get(provider)
+    if stem is None:
+        return None
+    name = f"onnxruntime_providers_{stem}.dll" if os.name == "nt" else f"libonnxruntime_providers_{stem}.so"
+    path = Path(ort.__file__).parent / "capi" / name
+    if not path.is_file():
+        return None
+    try:
+        ctypes.CDLL(str(path))
+    except OSError as exc:
+        message = str(exc)
+        # only a missing library is a verdict; other loader errors are left to onnxruntime
+        missing = "cannot open shared object file" in message or "could not be found" in message
+        return message if missing else None
+    return None
 
 
 @dataclass(frozen=True)
@@ -63,11 +112,13 @@ def resolve_providers(requested: Sequence[str], available: Sequence[str] | None 
     Returns
     -------
     list of str
-        The requested providers this build has, CPU always last as the safety net.
+        The requested providers this build has and can load, CPU always last as the
+        safety net.
 
     Notes
     -----
-    A fallback (a requested provider missing) is logged once per process.
+    A fallback (a requested provider missing or not loadable) is logged once per
+    process.
     """
     available = list(ort.get_available_providers() if available is None else available)
     unknown = [name for name in requested if name not in PROVIDER_NAMES]
@@ -75,18 +126,35 @@ def resolve_providers(requested: Sequence[str], available: Sequence[str] | None 
         raise BackendError(
             f"unknown execution provider(s) {unknown}; use tensorrt, cuda or cpu in onnx.providers"
         )
-    chosen = [PROVIDER_NAMES[n] for n in requested if PROVIDER_NAMES[n] in available]
-    missing = [n for n in requested if PROVIDER_NAMES[n] not in available]
+    chosen: list[str] = []
+    missing: list[str] = []
+    unloadable: dict[str, str] = {}
+    for name in requested:
+        provider = PROVIDER_NAMES[name]
+        if provider not in available:
+            missing.append(name)
+        elif (problem := provider_library_problem(provider)) is not None:
+            unloadable[name] = problem
+        else:
+            chosen.append(provider)
     if "CPUExecutionProvider" not in chosen:
         chosen.append("CPUExecutionProvider")
-    key = tuple(missing)
-    if missing and key not in _logged_fallbacks:
+    key = (*missing, *unloadable)
+    if key and key not in _logged_fallbacks:
         _logged_fallbacks.add(key)
-        logger.warning(
-            "execution provider(s) %s not available in this onnxruntime build (%s); using %s. "
-            "Install the 'gpu' extra (onnxruntime-gpu) on a CUDA machine for GPU inference.",
-            ", ".join(missing), ", ".join(available), chosen[0],
-        )
+        if missing:
+            logger.warning(
+                "execution provider(s) %s not available in this onnxruntime build (%s); using %s. "
+                "Install the 'gpu' extra (onnxruntime-gpu) on a CUDA machine for GPU inference.",
+                ", ".join(missing), ", ".join(available), chosen[0],
+            )
+        for name, problem in unloadable.items():
+            logger.warning(
+                "execution provider %s is in this onnxruntime build but its libraries cannot be "
+                "loaded (%s); using %s. Install them (TensorRT 10 for tensorrt; CUDA and cuDNN 9 "
+                "for cuda) on the library path, or drop %s from onnx.providers.",
+                name, problem, chosen[0], name,
+            )
     return chosen
 
 
@@ -136,7 +204,8 @@ class FastPathSession:
         chosen = resolve_providers(providers)
         try:
             self._session = ort.InferenceSession(
-                str(self.path), _session_options(intra_op_threads, inter_op_threads), providers=chosen
+                str(self.path), _session_options(intra_op_threads, inter_op_threads),
+                providers=[(name, PROVIDER_OPTIONS.get(name, {})) for name in chosen],
             )
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
             raise ModelLoadError(

@@ -2,8 +2,8 @@
 
 One EEG window in -> latent + image out, wall clock, in one run so the backends can be
 compared as ratios: torch eager (``no_grad``) and ``inference_mode``, onnxruntime CPU
-fp32 and dynamic int8 at each thread count, and onnxruntime CUDA / TensorRT (and
-torch on CUDA) when present. Every figure records the device that produced it.
+fp32 and dynamic int8 at each thread count, and onnxruntime CUDA / TensorRT at fp32
+and fp16, each with its parity against torch (and torch on CUDA), when present. Every figure records the device that produced it.
 """
 
 from __future__ import annotations
@@ -82,11 +82,13 @@ def measure_fastpath(
 
     from export_onnx import (
         FastPathSession,
+        check_parity,
         convert_precision,
         ensure_exported,
         load_model,
         realistic_eeg,
     )
+    from export_onnx.session import provider_library_problem
 
     tick = tick or (lambda _label: None)
     section = Section("fastpath", "Fast path, batch 1 (window in -> latent + image out)")
@@ -130,17 +132,29 @@ def measure_fastpath(
                 ort_p50 = section.value(f"ort_cpu_{precision}_{n}t.p50")
                 if eager_p50 and ort_p50:
                     section.add(f"speedup_vs_torch_{precision}_{n}t", eager_p50 / ort_p50, "ratio")
+        gpu_parity: dict[str, dict[str, object]] = {}
         for name, provider in _GPU_PROVIDERS.items():
             if provider not in available:
                 section.missing[f"ort_{name}_fp32"] = f"{provider} not in this onnxruntime build"
                 continue
-            session = FastPathSession(fp32_path, providers=(name, "cpu"), warmup_runs=0)
-            if session.provider != provider:
-                section.missing[f"ort_{name}_fp32"] = f"{provider} listed but fell back to {session.provider}"
+            if (problem := provider_library_problem(provider)) is not None:
+                section.missing[f"ort_{name}_fp32"] = f"{provider} in this build but not loadable: {problem}"
                 continue
-            section.add_latency(f"ort_{name}_fp32", time_calls(lambda s=session: s.run(window), runs, warmup, budget_s),
-                                device=provider)  # fmt: skip
-            tick(f"onnxruntime {name}")
+            for precision in ("fp32", "fp16"):
+                key = f"ort_{name}_{precision}"
+                path = convert_precision(fp32_path, precision)
+                session = FastPathSession(path, providers=(name, "cpu"), warmup_runs=0)
+                if session.provider != provider:
+                    section.missing[key] = f"{provider} listed but fell back to {session.provider}"
+                    break
+                section.add_latency(key, time_calls(lambda s=session: s.run(window), runs, warmup, budget_s),
+                                    device=provider)  # fmt: skip
+                parity = check_parity(model, path, providers=(name, "cpu"), raise_on_failure=False)
+                gpu_parity[key] = {"max_abs_error": parity.worst, "tolerance": parity.tolerance,
+                                   "passed": parity.passed, "provider": parity.provider}  # fmt: skip
+                tick(f"onnxruntime {name} {precision}")
+        if gpu_parity:
+            section.info["gpu_parity_vs_torch_cpu_fp32"] = gpu_parity
         if torch.cuda.is_available():
             device = torch.device("cuda")
             gpu_model, gpu_batch = model.to(device), batch.to(device)
@@ -169,5 +183,6 @@ def measure_fastpath(
         "weights": loaded.source, "trained_weights": loaded.trained,
         "graph": str(fp32_path), "available_providers": list(available),
         "runs": runs, "warmup": warmup, "threads": list(threads), "budget_s_per_backend": budget_s,
+        **section.info,
     }
     return section

@@ -36,6 +36,52 @@ def test_fallback_is_logged_once(caplog, monkeypatch):
     assert "tensorrt, cuda" in warnings[0].getMessage()
 
 
+def test_gpu_provider_whose_libraries_cannot_load_is_skipped_with_the_reason(caplog, monkeypatch):
+    gpu_build = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+    reason = "libnvinfer.so.10: cannot open shared object file: No such file or directory"
+    monkeypatch.setattr(session_module, "_logged_fallbacks", set())
+    monkeypatch.setattr(
+        session_module, "provider_library_problem",
+        lambda provider: reason if provider == "TensorrtExecutionProvider" else None,
+    )
+    with caplog.at_level(logging.WARNING, logger="export_onnx.session"):
+        chosen = resolve_providers(["tensorrt", "cuda", "cpu"], gpu_build)
+    assert chosen == ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert "libnvinfer.so.10" in warning and "drop tensorrt from onnx.providers" in warning
+
+
+@pytest.fixture
+def fake_provider_library(tmp_path, monkeypatch):
+    """An onnxruntime package folder holding a (fake) CUDA provider library."""
+    (tmp_path / "capi").mkdir()
+    (tmp_path / "capi" / "libonnxruntime_providers_cuda.so").write_bytes(b"not loaded for real")
+    monkeypatch.setattr(session_module.ort, "__file__", str(tmp_path / "__init__.py"))
+    session_module.provider_library_problem.cache_clear()
+    yield
+    session_module.provider_library_problem.cache_clear()
+
+
+def _loader_raising(message):
+    def load(path):
+        raise OSError(message)
+    return load
+
+
+def test_missing_dependency_of_a_provider_library_is_reported(fake_provider_library, monkeypatch):
+    message = "libcudnn.so.9: cannot open shared object file: No such file or directory"
+    monkeypatch.setattr(session_module.ctypes, "CDLL", _loader_raising(message))
+    assert session_module.provider_library_problem("CUDAExecutionProvider") == message
+
+
+def test_other_loader_errors_and_absent_libraries_are_left_to_onnxruntime(fake_provider_library, monkeypatch):
+    monkeypatch.setattr(session_module.ctypes, "CDLL", _loader_raising("undefined symbol: OrtGetApiBase"))
+    assert session_module.provider_library_problem("CUDAExecutionProvider") is None
+    # TensorRT's library is not in this fake package, the CPU provider has none
+    assert session_module.provider_library_problem("TensorrtExecutionProvider") is None
+    assert session_module.provider_library_problem("CPUExecutionProvider") is None
+
+
 def test_unknown_provider_is_refused():
     with pytest.raises(BackendError, match="unknown execution provider"):
         resolve_providers(["gpu"], ["CPUExecutionProvider"])
