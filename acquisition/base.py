@@ -110,8 +110,19 @@ class Source(abc.ABC):
         """Connect (resolve the stream, prepare the board, ...)."""
 
     @abc.abstractmethod
-    def read(self, timeout: float = 0.0) -> Chunk | None:
-        """Samples available now (waiting up to ``timeout`` seconds); None if none."""
+    def read(self, timeout: float = 0.0, min_samples: int = 1) -> Chunk | None:
+        """Samples available now, waiting up to ``timeout`` seconds; None if none.
+
+        Parameters
+        ----------
+        timeout : float
+            Seconds to wait.
+        min_samples : int
+            Samples worth waiting for: a source that can wait for several samples in
+            one call (an LSL inlet) returns once this many have arrived or ``timeout``
+            has passed, whichever is first. A hint: sources that deliver blocks (a
+            board's buffer, the simulator) may ignore it.
+        """
 
     @abc.abstractmethod
     def drain_events(self) -> list[SourceEvent]:

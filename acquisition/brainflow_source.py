@@ -261,8 +261,11 @@ class BrainFlowSource(Source):
         )
 
     # --------------------------------------------------------------------- reading
-    def read(self, timeout: float = 0.0) -> Chunk | None:
+    def read(self, timeout: float = 0.0, min_samples: int = 1) -> Chunk | None:
         """All samples BrainFlow has buffered, waiting up to ``timeout`` seconds.
+
+        ``min_samples`` is ignored: the board's buffer is polled, so every call
+        returns what has arrived.
 
         Returns
         -------

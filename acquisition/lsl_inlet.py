@@ -748,13 +748,17 @@ class LSLInletSource(Source):
             )
 
     # --------------------------------------------------------------------- reading
-    def read(self, timeout: float = 0.0) -> Chunk | None:
-        """Samples available now, waiting up to ``timeout`` seconds for the first.
+    def read(self, timeout: float = 0.0, min_samples: int = 1) -> Chunk | None:
+        """Samples available now, waiting up to ``timeout`` seconds for ``min_samples``.
 
         Parameters
         ----------
         timeout : float
-            Seconds to wait for at least one sample (0 = do not wait).
+            Seconds to wait (0 = do not wait).
+        min_samples : int
+            Return as soon as this many samples have arrived (then with every sample
+            already there, up to the buffer's size); capped at the buffer's size. The
+            wait happens in liblsl, without the interpreter lock.
 
         Returns
         -------
@@ -781,7 +785,7 @@ class LSLInletSource(Source):
                     timeout=max(0.0, float(timeout)),
                     max_samples=buffer.shape[0],
                     dest_obj=buffer,
-                    min_samples=1,
+                    min_samples=min(max(1, int(min_samples)), buffer.shape[0]),
                     as_numpy=True,
                 )
             except LostError:

@@ -64,6 +64,11 @@ logger = logging.getLogger(__name__)
 #: soon as data arrive, so this bounds only how fast :meth:`AcquisitionThread.stop`
 #: is noticed, not the latency.
 DEFAULT_READ_TIMEOUT_S = 0.005
+#: Input samples before the expected end of the next window at which the thread wakes
+#: anyway (the estimate is exact for the resampler's grid; this covers rate changes).
+WAKE_MARGIN_SAMPLES = 2
+#: Longest single wait for a batch of samples, seconds (bounds how fast stop is noticed).
+MAX_BATCH_WAIT_S = 0.1
 #: Default time :meth:`AcquisitionThread.stop` waits for the thread to finish, seconds.
 DEFAULT_JOIN_TIMEOUT_S = 5.0
 
@@ -384,7 +389,8 @@ class AcquisitionThread:
         timeout = self.read_timeout_s
         try:
             while not self._stop_event.is_set():
-                chunk = source.read(timeout)
+                wait_s, min_samples = self._read_plan(timeout)
+                chunk = source.read(wait_s, min_samples)
                 events = source.drain_events()
                 if events:
                     self._handle_source_events(events)
@@ -400,6 +406,25 @@ class AcquisitionThread:
         except BaseException as exc:  # never silent: kept and raised by stop()
             self._error = exc
             logger.exception("%s: acquisition thread failed; call stop() to close and see the error", self.name)
+
+    def _read_plan(self, timeout: float) -> tuple[float, int]:
+        """Wait (seconds) and sample count of the next read: wake for windows, not samples.
+
+        A headset's LSL app often pushes sample by sample. Waking for each sample costs
+        the live fast path the interpreter lock and a core hundreds of times a second
+        (py-spy: the acquisition thread held the lock 4x as long as the fast path did),
+        while only the samples that complete a window are latency-critical. So the
+        thread asks the source for the samples that lead up to the next window end, less
+        :data:`WAKE_MARGIN_SAMPLES`, in one wait, then reads sample by sample until the
+        window is cut.
+        """
+        preprocessor, windower = self.preprocessor, self.windower
+        if preprocessor is None or windower is None:
+            return timeout, 1
+        batch = preprocessor.inputs_until(windower.samples_to_next_window) - WAKE_MARGIN_SAMPLES
+        if batch <= 1:
+            return timeout, 1
+        return min(MAX_BATCH_WAIT_S, batch / preprocessor.sfreq_in + timeout), batch
 
     def _handle_chunk(self, chunk: Chunk, read_time: float) -> None:
         n = len(chunk)

@@ -373,6 +373,34 @@ class StreamingResampler:
             return 0 if n_in <= 0 else max(0, ((n_in - 1) * self.up - self.phase_offset) // self.down + 1)
         return max(0, (n_in * self.up - 1) // self.down + 1 - self._k0)
 
+    def inputs_until(self, n_out_more: int) -> int:
+        """Input samples still to come before ``n_out_more`` more outputs are available.
+
+        Parameters
+        ----------
+        n_out_more : int
+            Output samples (at ``sfreq_out``) beyond those available now.
+
+        Returns
+        -------
+        int
+            The fewest further input samples after which :meth:`process` will have
+            released them (0 when ``n_out_more <= 0``).
+        """
+        if n_out_more <= 0:
+            return 0
+        target = self.n_outputs(self._n_in) + n_out_more
+        low, high = self._n_in, self._n_in + 1
+        while self.n_outputs(high) < target:  # n_outputs is monotone in n_in
+            high = self._n_in + 2 * (high - self._n_in)
+        while low < high:
+            middle = (low + high) // 2
+            if self.n_outputs(middle) >= target:
+                high = middle
+            else:
+                low = middle + 1
+        return low - self._n_in
+
     def process(
         self, x: np.ndarray, t: np.ndarray, bad: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -692,6 +720,14 @@ class StreamPreprocessor:
             f"{len(m.missing)} {m.policy if m.missing else 'missing'}, {len(m.dropped)} dropped; "
             f"{resampling}; {0 if self.sos is None else len(self.sos)} SOS sections{delay}"
         )
+
+    def inputs_until(self, n_out_more: int) -> int:
+        """Input samples still to come before ``n_out_more`` more output samples are released.
+
+        The acquisition thread asks this for the samples that complete the next window,
+        so that it can wait for them in one read instead of waking for every sample.
+        """
+        return self.resampler.inputs_until(n_out_more)
 
     def process_chunk(self, chunk: Chunk) -> PreprocessedChunk:
         """:meth:`process` for a :class:`~acquisition.base.Chunk`."""

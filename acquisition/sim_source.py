@@ -147,8 +147,10 @@ class SimulatorSource(Source):
         due_samples = int(np.floor((now - self._t0) * self.sfreq)) + 1
         return max(0, (due_samples - self._next_sample) // self.chunk_samples)
 
-    def read(self, timeout: float = 0.0) -> Chunk | None:
+    def read(self, timeout: float = 0.0, min_samples: int = 1) -> Chunk | None:
         """The blocks that are due, waiting up to ``timeout`` seconds for the next one.
+
+        ``min_samples`` is ignored: blocks are released when they are due.
 
         Returns
         -------

@@ -164,6 +164,11 @@ class Windower:
         """Samples buffered towards the next window."""
         return max(0, self.ring.total_written - self._next_start)
 
+    @property
+    def samples_to_next_window(self) -> int:
+        """Samples still to push before the next window is complete (at least 1)."""
+        return max(1, self._next_start + self.samples - self.ring.total_written)
+
     def push(self, data: np.ndarray, timestamps: np.ndarray) -> list[Window]:
         """Buffer samples and return the windows they complete, oldest first.
 

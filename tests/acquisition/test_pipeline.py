@@ -52,7 +52,7 @@ class FakeSource(Source):
     def open(self) -> None:
         self.opened = True
 
-    def read(self, timeout: float = 0.0) -> Chunk | None:
+    def read(self, timeout: float = 0.0, min_samples: int = 1) -> Chunk | None:
         self.reads += 1
         if self.fail_at is not None and self.reads >= self.fail_at:
             raise RuntimeError("device unplugged (injected)")
@@ -161,6 +161,50 @@ def test_nan_chunk_is_delivered_under_policy_feed() -> None:
     assert acq.windows_delivered == acq.windows_emitted == len(windows)
     assert sum(bool(w.flags & WindowFlag.NON_FINITE) for w in windows) > 0
     assert [w.seq for w in windows] == list(range(len(windows)))
+
+
+class BatchingSource(FakeSource):
+    """Delivers exactly ``min_samples`` samples per read (as an LSL inlet does) and logs each read."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(chunk=1, **kwargs)  # type: ignore[arg-type]
+        self.read_sizes: list[int] = []
+
+    def read(self, timeout: float = 0.0, min_samples: int = 1) -> Chunk | None:
+        first = None
+        for _ in range(min_samples):
+            chunk = super().read(timeout)
+            if chunk is None:
+                break
+            first = chunk if first is None else Chunk(np.concatenate([first.data, chunk.data]),
+                                                      np.concatenate([first.timestamps, chunk.timestamps]))  # fmt: skip
+        if first is not None:
+            self.read_sizes.append(len(first))
+        return first
+
+
+def test_thread_waits_for_windows_not_samples_and_cuts_the_same_windows() -> None:
+    """Sample-by-sample streams are read in batches up to just before each window end."""
+    batched, by_sample = BatchingSource(n_chunks=3000), FakeSource(n_chunks=3000, chunk=1)
+    results: dict[str, list[tuple[Window, int]]] = {}
+    for name, source in (("batched", batched), ("by_sample", by_sample)):
+        got: list[tuple[Window, int]] = []
+
+        def on_window(window: Window, source: FakeSource = source, got: list = got) -> None:
+            last_read = source.read_sizes[-1] if isinstance(source, BatchingSource) else 1
+            got.append((window, last_read))
+
+        acq = AcquisitionThread(source, Config(), on_window=on_window).start()
+        assert wait_for(lambda a=acq, s=source: a.samples_received >= s.n_chunks), acq.stats()
+        acq.stop()
+        results[name] = got
+    assert len(results["batched"]) == len(results["by_sample"]) >= 15
+    for (a, _), (b, _) in zip(results["batched"], results["by_sample"], strict=True):
+        assert a.seq == b.seq and a.t_last == b.t_last
+        np.testing.assert_array_equal(a.data, b.data)
+    # every window was completed by a one-sample read: no batch waited past a window end
+    assert all(last_read == 1 for _, last_read in results["batched"])
+    assert len(batched.read_sizes) < 3000 / 10  # about 3 reads per window instead of 62
 
 
 def test_source_exception_surfaces_on_stop() -> None:

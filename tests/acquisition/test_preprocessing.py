@@ -235,6 +235,29 @@ def test_unaligned_grid_waits_longer_at_500_hz() -> None:
     assert window_aligned_offset(64, 125, 255, 32) != 0
 
 
+@pytest.mark.parametrize("mode", ["low_latency", "linear_phase"])
+@pytest.mark.parametrize("sfreq", [160.0, 250.0, 256.0, 500.0, 1000.0])
+def test_inputs_until_names_the_sample_that_completes_the_next_window(sfreq: float, mode: str) -> None:
+    """The acquisition thread waits for exactly these samples: one too many would add latency."""
+    pre = preprocessor(sfreq, resampler=mode)
+    windower = Windower.for_preprocessor(pre, WindowConfig(sfreq=OUT), PreprocessingConfig())
+    x, t = sines(sfreq, 3.0, {10.0: 20.0})
+    i = windows = 0
+    while i < len(t):
+        needed = pre.inputs_until(windower.samples_to_next_window)
+        assert needed >= 1
+        if i + needed > len(t):
+            break
+        if needed > 1:  # all but the last of them complete nothing
+            out = pre.process(x[i : i + needed - 1], t[i : i + needed - 1])
+            assert windower.push(out.data, out.timestamps) == []
+        out = pre.process(x[i + needed - 1 : i + needed], t[i + needed - 1 : i + needed])
+        assert len(windower.push(out.data, out.timestamps)) == 1
+        i += needed
+        windows += 1
+    assert windows >= 15
+
+
 @pytest.mark.parametrize("sfreq", [160.0, 1000.0])
 def test_linear_phase_releases_outputs_39_ms_late(sfreq: float) -> None:
     """Documents the cost of the linear-phase FIR: 39.1 ms (62.5 ms from 160 Hz) of look-ahead."""

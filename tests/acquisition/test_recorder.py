@@ -155,6 +155,30 @@ _CHILD = textwrap.dedent(
 )
 
 
+def test_pushing_samples_does_not_wake_the_writer_for_each_push(tmp_path: Path) -> None:
+    """A sample-by-sample stream is written in batches, and all of it reaches the file."""
+    rec = Recorder(tmp_path / "r.xdf", write_interval_s=0.1)
+    sid = rec.add_stream(name="EEG", channel_count=4, nominal_srate=500.0, channel_format="float32")
+    writes = 0
+    write_chunks = rec._writer.write_chunks
+
+    def counting(chunks: list[bytes]) -> None:
+        nonlocal writes
+        writes += 1
+        write_chunks(chunks)
+
+    rec._writer.write_chunks = counting  # type: ignore[method-assign]
+    n = 300
+    for i in range(n):  # 0.3 s of 1 kHz pushes
+        rec.push(sid, np.full((1, 4), i, dtype=np.float32), np.array([i / 1000.0]))
+        time.sleep(0.001)
+    stats = rec.close()
+    assert stats.samples_written[sid] == n
+    assert writes <= 12  # ~4 timed batches + close, never one write per push
+    eeg = _load(tmp_path / "r.xdf")["EEG"]
+    np.testing.assert_array_equal(eeg["time_series"][:, 0], np.arange(n, dtype=np.float32))
+
+
 def test_sigkill_loses_at_most_the_last_second(tmp_path: Path) -> None:
     path = tmp_path / "recording.xdf"
     env = dict(os.environ, LSLAPICFG=str(REPO / "tests" / "lsl_api.cfg"))

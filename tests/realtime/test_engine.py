@@ -164,12 +164,12 @@ def test_stream_stall_is_reported_as_an_event(tmp_path: Path, fast_path: Any) ->
     class PausingSource(SimulatorSource):
         """Stops delivering for a while after 1.5 s (as a headset losing its radio link)."""
 
-        def read(self, timeout: float = 0.0) -> Any:
+        def read(self, timeout: float = 0.0, min_samples: int = 1) -> Any:
             elapsed = time.monotonic() - self.opened_at
             if 1.5 < elapsed < 2.8:
                 time.sleep(timeout)
                 return None
-            return super().read(timeout)
+            return super().read(timeout, min_samples)
 
         def open(self) -> None:
             self.opened_at = time.monotonic()
