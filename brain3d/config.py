@@ -390,6 +390,10 @@ class Generator3DConfig(_Section):
     fallback : {"layout", "error"}
         What the diffusion backend does on NaN output or missing weights: the layout
         baseline (logged) or an error.
+    yield_to_fast_path : bool
+        In a live run, the diffusion sampler does not start a step that would still run
+        when the next window is due, until the fast path has decoded it (costs the 3D
+        stage about one step per window; see ``realtime.pacing``).
     """
 
     backend: Literal["diffusion", "layout", "shap_e"] = "diffusion"
@@ -401,6 +405,7 @@ class Generator3DConfig(_Section):
     seed: int = 0
     weights: ConfigPath = Path("weights/generator3d-diffusion.safetensors")
     fallback: Literal["layout", "error"] = "layout"
+    yield_to_fast_path: bool = True
     shap_e: ShapEConfig = Field(default_factory=ShapEConfig)
 
 

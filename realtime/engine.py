@@ -51,6 +51,7 @@ from brain3d.errors import BackendError, Brain3DError
 from brain3d.normalization import prepare_windows
 from brain3d.results import Cloud, Decoded, Described, Trace, Window
 from realtime.mailbox import LatestMailbox
+from realtime.pacing import FastPathSchedule
 from realtime.scoring import LiveScorer
 from realtime.session import SessionWriter, new_session_dir
 from realtime.sinks import EngineStatus, Sink, StageFigures
@@ -258,6 +259,10 @@ class Engine:
         self.scorer: LiveScorer | None = None
         self.summary: RunSummary | None = None
         self.workers: dict[str, StageWorker] = {}
+        #: The next window's due time, shared with the 3D stage (None: it does not yield).
+        self.pacing: FastPathSchedule | None = (
+            FastPathSchedule() if config.generator3d.yield_to_fast_path else None)
+        self._hop_s = config.window.hop / config.window.sfreq
         self._sinks: list[Any] = []
         self._inbox: LatestMailbox[Window] = LatestMailbox("inference")
         self._boxes: dict[str, LatestMailbox[Any]] = {"description": LatestMailbox("description"),
@@ -385,8 +390,9 @@ class Engine:
         logger.info("engine started: %s -> %s", self._source_name, self.session_dir)
 
     def _runner(self, name: str, instance: Any, job: Callable[..., Any]) -> StageRunner | None:
+        pacing = self.pacing if name == "cloud" else None
         if instance is not None:
-            return InThreadRunner(job, instance=instance)
+            return InThreadRunner(job, instance=instance, pacing=pacing)
         spec = self.factories[name]
         if not _factory_available(spec):
             logger.warning("the %s stage is unavailable (%s cannot be imported); running without it",
@@ -396,8 +402,8 @@ class Engine:
         section = self.config.describer if name == "description" else self.config.generator3d
         threads = int(getattr(section, "threads", 1) or 1)
         if self.stage_mode == "thread":
-            return InThreadRunner(job, factory=resolve(spec), config=self.config)
-        return ProcessRunner(job, spec, self.config, torch_threads=threads, name=name)
+            return InThreadRunner(job, factory=resolve(spec), config=self.config, pacing=pacing)
+        return ProcessRunner(job, spec, self.config, torch_threads=threads, name=name, pacing=pacing)
 
     def _build_workers(self) -> None:
         runners = {
@@ -538,6 +544,8 @@ class Engine:
                 out = session.run(eeg)
                 done = clock()
                 trace.mark("inference", done)
+                if self.pacing is not None:  # also tells a paused 3D step that this window is done
+                    self.pacing.expect(time.monotonic() + (window.t_last + self._hop_s - done))
                 decoded = Decoded(seq=window.seq, latent=np.array(out.latent[0], dtype=np.float32),
                                   image=_to_uint8_hwc(out.image[0]), trace=trace, simulated=simulated)
             except Exception as exc:  # noqa: BLE001 - reported; a persistent failure ends the run
@@ -728,6 +736,8 @@ class Engine:
                 stats = self.acquisition.stats()
         self._halt.set()
         self._inbox.close()
+        if self.pacing is not None:
+            self.pacing.clear()
         for thread in self._threads:
             thread.join(10)
         for worker in self.workers.values():

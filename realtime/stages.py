@@ -41,6 +41,7 @@ from typing import Any, Protocol
 
 from brain3d.clock import lsl_clock
 from brain3d.errors import BackendError
+from realtime.pacing import FastPathSchedule
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +127,12 @@ class StageRunner(Protocol):
         """Release the model (and join the child)."""
 
 
+def _attach_pacer(model: Any, pacing: FastPathSchedule | None) -> None:
+    """Give a model that samples in steps (``before_step``) the fast-path pacer."""
+    if pacing is not None and hasattr(model, "before_step"):
+        model.before_step = pacing.pacer()
+
+
 class InThreadRunner:
     """The stage's model runs in the worker thread of this process.
 
@@ -139,24 +146,29 @@ class InThreadRunner:
         ``factory(config) -> model``, used when ``instance`` is None and on restarts.
     config : Config, optional
         For ``factory``.
+    pacing : FastPathSchedule, optional
+        Keeps a stepwise sampler's steps away from the fast path (:mod:`realtime.pacing`).
     """
 
     mode = "thread"
 
     def __init__(self, job: Callable[[Any, tuple[Any, ...]], Any], *, instance: Any = None,
-                 factory: Callable[[Any], Any] | None = None, config: Any = None) -> None:
+                 factory: Callable[[Any], Any] | None = None, config: Any = None,
+                 pacing: FastPathSchedule | None = None) -> None:  # fmt: skip
         if instance is None and factory is None:
             raise ValueError("InThreadRunner needs an instance or a factory")
         self.job = job
         self.instance = instance
         self.factory = factory
         self.config = config
+        self.pacing = pacing
         self._owned = instance is None
 
     def start(self) -> None:
         if self.instance is None:
             assert self.factory is not None
             self.instance = self.factory(self.config)
+        _attach_pacer(self.instance, self.pacing)
 
     def call(self, payload: tuple[Any, ...], cancel: threading.Event) -> Any:
         if cancel.is_set():
@@ -179,7 +191,8 @@ class InThreadRunner:
                 close()
 
 
-def _child_main(conn: Any, factory_spec: str, config: Any, job: Callable[..., Any], torch_threads: int) -> None:
+def _child_main(conn: Any, factory_spec: str, config: Any, job: Callable[..., Any], torch_threads: int,
+                pacing: FastPathSchedule | None = None) -> None:  # fmt: skip
     """Entry point of a stage's child process: build the model, then serve jobs."""
     import signal
 
@@ -196,6 +209,7 @@ def _child_main(conn: Any, factory_spec: str, config: Any, job: Callable[..., An
         pass
     try:
         model = resolve(factory_spec)(config)
+        _attach_pacer(model, pacing)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
         conn.send(("failed", (type(exc).__name__, str(exc)), traceback.format_exc()))
         return
@@ -247,13 +261,17 @@ class ProcessRunner:
         ``torch.set_num_threads`` in the child.
     name : str
         Process name.
+    pacing : FastPathSchedule, optional
+        Shared with the child: keeps a stepwise sampler's steps away from the fast
+        path (:mod:`realtime.pacing`).
     """
 
     mode = "process"
 
     def __init__(self, job: Callable[..., Any], factory_spec: str, config: Any, *, torch_threads: int = 1,
-                 name: str = "stage") -> None:
+                 name: str = "stage", pacing: FastPathSchedule | None = None) -> None:
         self.job = job
+        self.pacing = pacing
         self.factory_spec = factory_spec
         self.config = config
         self.torch_threads = int(torch_threads)
@@ -274,7 +292,8 @@ class ProcessRunner:
     def start(self) -> None:
         parent, child = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(
-            target=_child_main, args=(child, self.factory_spec, self.config, self.job, self.torch_threads),
+            target=_child_main,
+            args=(child, self.factory_spec, self.config, self.job, self.torch_threads, self.pacing),
             name=f"brain3d-{self.name}", daemon=True,
         )
         process.start()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -25,6 +25,10 @@ class Generator3D(abc.ABC):
         Problems of the last call that were handled (e.g. a fallback), for the caller's log.
     seed : int
         Seed of the first cloud when the caller gives none (set by each backend).
+    before_step : callable or None
+        Called before each sampler step by backends that sample in steps (diffusion);
+        it may wait. The live engine sets it to keep steps away from the fast path's
+        windows (:mod:`realtime.pacing`). It never changes the cloud.
     """
 
     name: str = "generator3d"
@@ -32,6 +36,7 @@ class Generator3D(abc.ABC):
 
     def __init__(self) -> None:
         self.problems: list[str] = []
+        self.before_step: Callable[[], None] | None = None
 
     def generate(
         self, description: Description | None, image: np.ndarray | None = None, *, seed: int | None = None

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Literal
 
 import torch
@@ -118,6 +119,7 @@ def sample_points(
     guidance_scale: float = 1.0,
     sampler: Sampler = "dpm_solver",
     seeds: list[int] | None = None,
+    before_step: Callable[[], None] | None = None,
 ) -> torch.Tensor:
     """Sample one cloud per condition.
 
@@ -137,6 +139,9 @@ def sample_points(
     seeds : list of int, optional
         One seed per cloud (default 0, 1, ...); the same seed and condition give the
         same cloud, alone or in a batch.
+    before_step : callable, optional
+        Called before each solver step; it may wait (the live engine's pacer keeps
+        steps away from the fast path's windows). It does not change the result.
 
     Returns
     -------
@@ -155,6 +160,8 @@ def sample_points(
     scheduler = sampling_scheduler(model.config, sampler, steps)
     x = x * scheduler.init_noise_sigma
     for t in scheduler.timesteps:
+        if before_step is not None:
+            before_step()
         model_input = torch.cat([x, x]) if guided else x
         out = model.forward_prepared(model_input, torch.full((model_input.shape[0],), int(t)), prepared)
         if guided:

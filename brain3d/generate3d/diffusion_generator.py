@@ -111,7 +111,7 @@ class DiffusionGenerator(Generator3D):
         cond = encode_conditions(list(descriptions), list(images))
         samples = sample_points(
             self.model, cond, self.n_points, steps=self.steps, guidance_scale=self.guidance_scale,
-            sampler=self.sampler, seeds=seeds,
+            sampler=self.sampler, seeds=seeds, before_step=self.before_step,
         ).numpy()
         per_cloud_ms = (time.perf_counter() - start) * 1e3 / max(len(descriptions), 1)
         clouds = []

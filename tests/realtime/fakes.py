@@ -93,3 +93,23 @@ def build_describer_without_weights(config: Any) -> Any:
     from brain3d.errors import ModelLoadError
 
     raise ModelLoadError("fake describer weights /nowhere.safetensors do not exist; ship them")
+
+
+class SteppingModel:
+    """A stage model with a ``before_step`` hook, as the diffusion generator has."""
+
+    name = "stepping"
+
+    def __init__(self) -> None:
+        self.before_step: Any = None
+
+
+def build_stepping_model(config: Any) -> SteppingModel:
+    """Factory for the pacing test."""
+    return SteppingModel()
+
+
+def pacer_job(model: SteppingModel, payload: tuple[Any, ...]) -> tuple[str, float]:
+    """What the child's hook is, and the due time it reads from the shared schedule."""
+    hook = model.before_step
+    return type(hook).__name__, float(hook.schedule.due) if hook is not None else -1.0

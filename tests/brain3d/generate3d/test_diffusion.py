@@ -24,6 +24,19 @@ def test_sampling_is_deterministic_and_batch_independent(tiny_model, scenes) -> 
     assert not torch.allclose(batch[0], other[0])
 
 
+def test_the_step_hook_runs_before_every_step_and_never_changes_the_cloud(tiny_model, scenes) -> None:
+    cond = encode_conditions([scenes[0].description], [scenes[0].image])
+    calls: list[int] = []
+    hooked = sample_points(tiny_model, cond, 32, steps=5, before_step=lambda: calls.append(1))
+    plain = sample_points(tiny_model, cond, 32, steps=5)
+    assert len(calls) == 5
+    torch.testing.assert_close(hooked, plain, rtol=0, atol=0)
+    generator = DiffusionGenerator(tiny_model, n_points=32, steps=4)
+    generator.before_step = lambda: calls.append(2)
+    generator.generate(scenes[0].description, scenes[0].image)
+    assert calls.count(2) == 4
+
+
 def test_guidance_and_samplers_change_the_result(tiny_model, scenes) -> None:
     cond = encode_conditions([scenes[0].description], [scenes[0].image])
     plain = sample_points(tiny_model, cond, 32, steps=4, guidance_scale=1.0)
