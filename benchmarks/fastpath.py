@@ -1,4 +1,4 @@
-"""Batch-1 latency of the fast path: onnxruntime (each provider, fp32 + int8) vs torch eager.
+"""Batch-1 latency of the fast path: onnxruntime (each provider; fp32, int8, static int8) vs torch eager.
 
 A thin wrapper over :func:`realtime.bench.fastpath.measure_fastpath` (the same code
 ``brain3d bench`` runs as its ``fastpath`` part). Prints the figures, writes them as
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=2000, help="timed runs per backend (default 2000)")
     parser.add_argument("--warmup", type=int, default=200, help="untimed runs first (default 200)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts to measure")
-    parser.add_argument("--no-int8", action="store_true", help="leave out the dynamic-int8 graph")
+    parser.add_argument("--no-int8", action="store_true", help="leave out the int8 graphs (dynamic and static)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="config override")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -392,8 +392,8 @@ def build_parser() -> argparse.ArgumentParser:
         "check it against torch and store channels, rate, window and weights hash in it.",
     )
     export.add_argument("--output", type=Path, default=None, metavar="PATH", help="graph path (default: onnx.path)")
-    export.add_argument("--precision", choices=("auto", "fp32", "fp16", "int8"), default=None,
-                        help="default: onnx.precision (auto: int8 on CPU, fp32 on GPU)")
+    export.add_argument("--precision", choices=("auto", "fp32", "fp16", "int8", "int8_static"), default=None,
+                        help="default: onnx.precision (auto: int8_static on CPU, fp32 on GPU)")
     export.add_argument("--force", action="store_true", help="export even if the graph is up to date")
     export.set_defaults(handler=_cmd_export)
 

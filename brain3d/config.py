@@ -275,11 +275,13 @@ class OnnxConfig(_Section):
         Where the exported fp32 graph lives (re-exported when stale).
     providers : list of {"tensorrt", "cuda", "cpu"}
         Execution providers in order of preference; unavailable ones are skipped.
-    precision : {"auto", "fp32", "fp16", "int8"}
-        ``auto`` (default): int8 when the session will run on the CPU provider, fp32
-        on a GPU provider. fp16 is for GPU providers; int8 quantises the Linear layers
-        dynamically (identification unchanged on the held-out simulated subjects; see
-        docs/realtime.md).
+    precision : {"auto", "fp32", "fp16", "int8", "int8_static"}
+        ``auto`` (default): int8_static when the session will run on the CPU provider
+        (int8 where the simulator cannot calibrate the montage), fp32 on a GPU
+        provider. fp16 is for GPU providers; int8 quantises the Linear layers
+        dynamically; int8_static quantises every convolution and Linear layer with
+        activation scales calibrated on SIMULATED windows (identification unchanged on
+        the held-out simulated subjects for both; see docs/realtime.md).
     intra_op_threads, inter_op_threads : int
         onnxruntime thread pools (0 lets onnxruntime choose).
     warmup_runs : int
@@ -288,7 +290,7 @@ class OnnxConfig(_Section):
 
     path: ConfigPath = Path("build/brain3d-fastpath.onnx")
     providers: list[Provider] = Field(default_factory=lambda: ["tensorrt", "cuda", "cpu"], min_length=1)
-    precision: Literal["auto", "fp32", "fp16", "int8"] = "auto"
+    precision: Literal["auto", "fp32", "fp16", "int8", "int8_static"] = "auto"
     intra_op_threads: int = Field(1, ge=0)
     inter_op_threads: int = Field(1, ge=0)
     warmup_runs: int = Field(20, ge=0)

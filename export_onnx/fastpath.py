@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from brain3d.config import Config
@@ -22,6 +23,11 @@ from brain3d.models import (
     load_checkpoint,
     read_checkpoint,
     state_dict_sha256,
+)
+from export_onnx.calibration import (
+    DEFAULT_CALIBRATION_WINDOWS,
+    simulated_calibration_windows,
+    simulator_fits,
 )
 from export_onnx.export import build_metadata, export_fast_path
 from export_onnx.metadata import read_metadata
@@ -87,8 +93,36 @@ def load_model(config: Config) -> LoadedModel:
 
 
 def configured_precision(config: Config) -> Precision:
-    """``onnx.precision`` with ``auto`` resolved for the providers this build offers."""
-    return resolve_precision(config.onnx.precision, resolve_providers(config.onnx.providers))
+    """``onnx.precision`` with ``auto`` resolved for the providers this build offers.
+
+    ``auto`` on the CPU provider is ``int8_static`` when the simulator can make its
+    calibration windows (the 64-channel montage the shipped weights use), else ``int8``.
+
+    Raises
+    ------
+    ModelLoadError
+        ``int8_static`` was asked for a montage the simulator cannot calibrate.
+    """
+    precision = resolve_precision(config.onnx.precision, resolve_providers(config.onnx.providers))
+    if precision == "int8_static" and not simulator_fits(config.channels.names, config.window.samples):
+        if config.onnx.precision == "auto":
+            logger.info("onnx.precision auto: dynamic int8 (static int8 calibrates on the simulator's "
+                        "64-channel montage, and this model has %d channels)", len(config.channels.names))
+            return "int8"
+        raise ModelLoadError(
+            f"onnx.precision int8_static calibrates on SIMULATED windows of the simulator's 64-channel "
+            f"montage; this model has channels {list(config.channels.names)[:6]}... Use int8, or call "
+            "export_onnx.convert_precision(..., 'int8_static', calibration=your_windows)"
+        )
+    return precision
+
+
+def calibration_windows(config: Config) -> np.ndarray:
+    """The SIMULATED calibration windows ``int8_static`` is quantised with (see :mod:`.calibration`)."""
+    return simulated_calibration_windows(
+        DEFAULT_CALIBRATION_WINDOWS, config.window.samples, config.window.sfreq,
+        reference=config.preprocessing.reference, normalization=config.preprocessing.normalization,
+    )
 
 
 def ensure_exported(
@@ -128,7 +162,8 @@ def ensure_exported(
         loaded.model, fp32_path, normalization=config.preprocessing.normalization,
         trained=loaded.trained, opset=config.onnx.opset, weights_sha256=loaded.weights_sha256,
     )
-    path = convert_precision(fp32_path, precision)
+    calibration = calibration_windows(config) if precision == "int8_static" else None
+    path = convert_precision(fp32_path, precision, calibration=calibration)
     return path, check_parity(loaded.model, path)
 
 

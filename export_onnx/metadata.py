@@ -44,7 +44,7 @@ class FastPathMetadata(BaseModel):
         Hash of the checkpoint tensors the graph was exported from.
     trained : bool
         False for randomly initialised weights (no trained checkpoint available).
-    precision : {"fp32", "fp16", "int8"}
+    precision : {"fp32", "fp16", "int8", "int8_static"}
         Numeric variant of the graph.
     image_range : tuple of float
         Value range of ``image`` (Tanh output).
@@ -62,7 +62,7 @@ class FastPathMetadata(BaseModel):
     units: str = "uV"
     weights_sha256: str
     trained: bool
-    precision: Literal["fp32", "fp16", "int8"] = "fp32"
+    precision: Literal["fp32", "fp16", "int8", "int8_static"] = "fp32"
     opset: int
     torch_version: str
     image_range: tuple[float, float] = (-1.0, 1.0)

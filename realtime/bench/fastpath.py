@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -65,7 +66,8 @@ def measure_fastpath(
     threads : sequence of int
         Intra-op thread counts for the CPU backends (torch and onnxruntime alike).
     int8 : bool
-        Also measure the dynamic-int8 graph (quantised now if missing).
+        Also measure the dynamic and the static int8 graphs (quantised now; static int8
+        on SIMULATED calibration windows, as ``brain3d export`` does).
     budget_s : float, optional
         Longest timed loop per backend, wall seconds (fewer than ``runs`` calls then).
     tick : callable, optional
@@ -88,6 +90,7 @@ def measure_fastpath(
         load_model,
         realistic_eeg,
     )
+    from export_onnx.fastpath import calibration_windows
     from export_onnx.session import provider_library_problem
 
     tick = tick or (lambda _label: None)
@@ -95,7 +98,10 @@ def measure_fastpath(
     loaded = load_model(config)
     fp32_path, _ = ensure_exported(config.model_copy(update={"onnx": config.onnx.model_copy(update={"precision": "fp32"})}),
                                    loaded=loaded)  # fmt: skip
-    int8_path = convert_precision(fp32_path, "int8") if int8 else None
+    cpu_graphs: dict[str, Path] = {"fp32": fp32_path}
+    if int8:
+        cpu_graphs["int8"] = convert_precision(fp32_path, "int8")
+        cpu_graphs["int8_static"] = convert_precision(fp32_path, "int8_static", calibration=calibration_windows(config))
     model = loaded.model.eval()
     mc = model.config
     window = realistic_eeg(1, mc.n_channels, mc.n_times, mc.sfreq, seed=1)[0]
@@ -120,15 +126,13 @@ def measure_fastpath(
             section.add_latency(f"torch_inference_mode_{n}t", time_calls(inference, runs, warmup, budget_s),
                                 device=f"torch {cpu_name}")  # fmt: skip
             tick(f"torch inference_mode {n}t")
-            for precision, path in (("fp32", fp32_path), ("int8", int8_path)):
-                if path is None:
-                    continue
+            for precision, path in cpu_graphs.items():
                 session = FastPathSession(path, providers=("cpu",), intra_op_threads=n, warmup_runs=0)
                 section.add_latency(f"ort_cpu_{precision}_{n}t", time_calls(lambda s=session: s.run(window), runs, warmup, budget_s),
                                     device=session.provider)  # fmt: skip
                 tick(f"onnxruntime cpu {precision} {n}t")
             eager_p50 = section.value(f"torch_eager_{n}t.p50")
-            for precision in ("fp32", "int8"):
+            for precision in cpu_graphs:
                 ort_p50 = section.value(f"ort_cpu_{precision}_{n}t.p50")
                 if eager_p50 and ort_p50:
                     section.add(f"speedup_vs_torch_{precision}_{n}t", eager_p50 / ort_p50, "ratio")

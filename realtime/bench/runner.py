@@ -3,7 +3,7 @@
 Parts, in order (each can be left out with ``BenchOptions.parts``):
 
 ``fastpath``
-    onnxruntime (each available execution provider, fp32 and int8) vs torch eager.
+    onnxruntime (each available execution provider; fp32, int8 and static int8) vs torch eager.
 ``acquisition``
     ours vs mne-lsl ``StreamLSL`` on one LSL stream, sent vs received vs recorded.
 ``pipeline``

@@ -43,9 +43,9 @@ def test_export_writes_a_graph_and_reports_parity(tmp_path, capsys):
     args = ["export", "--output", str(out), "--set", f"model.weights={tmp_path / 'none.safetensors'}"]
     assert main(args) == 0
     summary = json.loads(capsys.readouterr().out)
-    # onnx.precision is auto: the fp32 graph at --output, and the CPU's int8 variant beside it
-    assert out.is_file() and summary["path"] == str(out.with_name("graph.int8.onnx"))
-    assert summary["precision"] == "int8"
+    # onnx.precision is auto: the fp32 graph at --output, and the CPU's static int8 variant beside it
+    assert out.is_file() and summary["path"] == str(out.with_name("graph.int8_static.onnx"))
+    assert summary["precision"] == "int8_static"
     assert summary["trained_weights"] is False
     assert "PASSED" in summary["parity"]
     assert main([*args, "--precision", "fp32"]) == 0

@@ -19,6 +19,7 @@ from export_onnx import (
     read_metadata,
     realistic_eeg,
 )
+from export_onnx.calibration import simulated_calibration_windows
 from tests.conftest import make_model
 
 
@@ -123,6 +124,28 @@ def test_int8_variant_keeps_metadata_and_stays_within_its_tolerance(exported, tm
     report = check_parity(model, int8, batch_sizes=(1, 8))
     assert report.tolerance == PARITY_TOLERANCE["int8"]
     assert report.passed
+
+
+def test_static_int8_variant_quantises_convolutions_from_calibration_windows(exported, tmp_path):
+    model, path, _ = exported
+    calibration = simulated_calibration_windows(16, 256, 256.0)
+    static = convert_precision(path, "int8_static", tmp_path / "m.int8_static.onnx", calibration=calibration)
+    assert read_metadata(static).precision == "int8_static"
+    graph = onnx.load(str(static)).graph
+    quantized_inputs = {node.output[0] for node in graph.node if node.op_type == "DequantizeLinear"}
+    convs = [node for node in graph.node if node.op_type in ("Conv", "ConvTranspose")]
+    assert convs and all(node.input[1] in quantized_inputs for node in convs)  # int8 weights, not only Linear
+    assert check_parity(model, static, batch_sizes=(1, 8)).passed
+    with pytest.raises(ValueError, match="calibration windows"):
+        convert_precision(path, "int8_static", tmp_path / "none.onnx")
+
+
+def test_calibration_windows_are_simulated_model_inputs_and_reproducible():
+    windows = simulated_calibration_windows(8, 256, 256.0)
+    assert windows.shape == (8, 64, 256) and windows.dtype == np.float32
+    np.testing.assert_allclose(windows.mean(axis=-1), 0.0, atol=1e-4)  # window z-score, as the fast path
+    np.testing.assert_allclose(windows.std(axis=-1), 1.0, atol=1e-3)
+    np.testing.assert_array_equal(windows, simulated_calibration_windows(8, 256, 256.0))
 
 
 def test_fp16_variant_is_half_precision_with_float32_io(exported, tmp_path):

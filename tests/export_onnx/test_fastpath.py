@@ -62,16 +62,27 @@ def test_configured_precision_gets_its_own_graph(tmp_path):
     assert read_metadata(path).precision == "int8" and parity.passed
 
 
-def test_auto_precision_is_int8_on_the_cpu_and_fp32_on_gpu_providers(tmp_path):
-    assert resolve_precision("auto", ["CPUExecutionProvider"]) == "int8"
+def test_auto_precision_is_static_int8_on_the_cpu_and_fp32_on_gpu_providers(tmp_path):
+    assert resolve_precision("auto", ["CPUExecutionProvider"]) == "int8_static"
     assert resolve_precision("auto", ["CUDAExecutionProvider", "CPUExecutionProvider"]) == "fp32"
     assert resolve_precision("auto", ["TensorrtExecutionProvider", "CUDAExecutionProvider"]) == "fp32"
     assert resolve_precision("fp16", ["CPUExecutionProvider"]) == "fp16"  # an explicit choice stands
-    with pytest.raises(ValueError, match="auto, fp32, fp16 or int8"):
+    with pytest.raises(ValueError, match="auto or one of fp32, fp16, int8, int8_static"):
         resolve_precision("int4", ["CPUExecutionProvider"])
     config = _config(tmp_path)  # the repository's default is auto; these tests run on the CPU provider
-    assert config.onnx.precision == "auto" and configured_precision(config) == "int8"
-    assert ensure_exported(config)[0] == variant_path(config.onnx.path, "int8")
+    assert config.onnx.precision == "auto" and configured_precision(config) == "int8_static"
+    path, parity = ensure_exported(config)
+    assert path == variant_path(config.onnx.path, "int8_static")
+    assert read_metadata(path).precision == "int8_static" and parity.passed
+
+
+def test_static_int8_falls_back_to_dynamic_where_the_simulator_cannot_calibrate(tmp_path):
+    names = "[" + ",".join(f"E{i}" for i in range(32)) + "]"
+    config = _config(tmp_path, f"channels.names={names}")
+    assert configured_precision(config) == "int8"  # auto: the simulator has no 32-channel montage
+    explicit = _config(tmp_path, f"channels.names={names}", "onnx.precision=int8_static")
+    with pytest.raises(ModelLoadError, match="calibration=your_windows"):
+        configured_precision(explicit)
 
 
 def test_checkpoint_for_other_channels_is_refused(tmp_path):
