@@ -124,12 +124,12 @@ class Recorder:
         Seconds between ``fsync`` calls, in (0, 1].
     write_interval_s : float, optional
         Seconds the writer thread lets samples gather before it writes them, in
-        (0, ``flush_interval_s``]; default 0.1 s (or ``flush_interval_s`` if shorter). Pushing samples does not wake the writer: a headset
-        streaming sample by sample would otherwise wake it hundreds of times a second,
-        and each wake takes the interpreter lock from the live fast path (measured with
-        py-spy: the per-push wake was the largest single cost in the acquisition
-        thread). Stream headers, clock offsets, a backlog over 1 MiB and ``close`` still
-        wake it at once.
+        (0, ``flush_interval_s``]; default 0.1 s (or ``flush_interval_s`` if shorter).
+        Pushing samples does not wake the writer: a headset streaming sample by sample
+        would otherwise wake it hundreds of times a second, and each wake takes the
+        interpreter lock from the live fast path (measured with py-spy: the per-push
+        wake was the largest single cost in the acquisition thread). Stream headers,
+        clock offsets, a backlog over 1 MiB and ``close`` still wake it at once.
     boundary_interval_s : float
         Seconds between Boundary chunks.
     file_header : mapping, optional
