@@ -53,8 +53,6 @@ import time  # noqa: E402
 import uuid  # noqa: E402
 from typing import Any  # noqa: E402
 
-import numpy as np  # noqa: E402
-
 TARGET_IMAGE_P99_MS = 5.0
 TARGET_CLOUD_RATE = 4.0
 #: Longest wait for the slow stages to build their models, seconds.
@@ -72,6 +70,7 @@ def _records(engine: Any, started_after: float) -> list[dict[str, Any]]:
 
 def _figures(records: list[dict[str, Any]]) -> dict[str, Any]:
     """p50 / p99 / max of each latency of interest, ms."""
+    from brain3d.latency import LatencyStats
 
     def pct(stage: str, origin: str | None = None) -> dict[str, float]:
         values = []
@@ -81,9 +80,7 @@ def _figures(records: list[dict[str, Any]]) -> dict[str, Any]:
                 values.append(lat[stage] - (lat[origin] if origin else 0.0))
         if not values:
             return {"n": 0}
-        arr = np.asarray(values)
-        return {"n": len(values), "p50_ms": round(float(np.percentile(arr, 50)), 3),
-                "p99_ms": round(float(np.percentile(arr, 99)), 3), "max_ms": round(float(arr.max()), 3)}
+        return LatencyStats.of(values).pick("n", "p50", "p99", "max", suffix="_ms", digits=3)
 
     return {
         "window_to_buffered": pct("buffered"),

@@ -46,6 +46,7 @@ import numpy as np  # noqa: E402
 
 from brain3d.clock import lsl_clock  # noqa: E402
 from brain3d.config import ViewerConfig, load_config  # noqa: E402
+from brain3d.latency import LatencyStats  # noqa: E402
 from brain3d.machine import machine_info  # noqa: E402
 from brain3d.pointcloud import PointCloud  # noqa: E402
 from brain3d.results import Cloud, Decoded, Trace  # noqa: E402
@@ -104,8 +105,7 @@ def _latencies(clouds: list[Cloud], since: float) -> dict[str, float | int]:
     ])
     if values.size == 0:
         return {"n": 0}
-    return {"n": int(values.size), "p50": float(np.percentile(values, 50)), "p99": float(np.percentile(values, 99)),
-            "max": float(values.max())}
+    return LatencyStats.of(values).pick("n", "p50", "p99", "max")
 
 
 _XVFB_PID: int | None = None

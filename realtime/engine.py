@@ -48,6 +48,7 @@ import numpy as np
 from brain3d.clock import lsl_clock
 from brain3d.config import Config
 from brain3d.errors import BackendError, Brain3DError
+from brain3d.latency import LatencyStats
 from brain3d.normalization import prepare_windows
 from brain3d.results import Cloud, Decoded, Described, Trace, Window
 from realtime.mailbox import LatestMailbox
@@ -151,11 +152,7 @@ def _no_nan(value: Any) -> Any:
 
 
 def _percentiles(values: list[float]) -> dict[str, float]:
-    if not values:
-        return {"p50_ms": float("nan"), "p99_ms": float("nan"), "max_ms": float("nan")}
-    arr = np.asarray(values)
-    return {"p50_ms": float(np.percentile(arr, 50)), "p99_ms": float(np.percentile(arr, 99)),
-            "max_ms": float(arr.max())}
+    return LatencyStats.of(values).pick("p50", "p99", "max", suffix="_ms")  # type: ignore[return-value]
 
 
 def _to_uint8_hwc(image: np.ndarray) -> np.ndarray:

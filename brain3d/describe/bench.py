@@ -17,13 +17,11 @@ import numpy as np
 import torch
 
 from brain3d.config import Config
+from brain3d.latency import LatencyStats
 
 
 def _figures(samples_ms: list[float]) -> dict[str, float]:
-    a = np.asarray(samples_ms)
-    return {"n": int(a.size), "p50_ms": round(float(np.percentile(a, 50)), 3),
-            "p99_ms": round(float(np.percentile(a, 99)), 3), "mean_ms": round(float(a.mean()), 3),
-            "max_ms": round(float(a.max()), 3)}
+    return LatencyStats.of(samples_ms).pick("n", "p50", "p99", "mean", "max", suffix="_ms", digits=3)  # type: ignore[return-value]
 
 
 def _images(n: int) -> np.ndarray:

@@ -54,6 +54,7 @@ from brain3d import __version__
 from brain3d.channels import STANDARD_64
 from brain3d.config import SimulateSourceConfig
 from brain3d.errors import StreamError
+from brain3d.latency import LatencyStats
 from brain3d.sim.background import BackgroundParams
 from brain3d.sim.eeg import SIMULATED_NOTE, EEGChunk, EEGStreamSimulator, StimulusEvent
 from brain3d.sim.subject import SubjectParams
@@ -651,7 +652,8 @@ class SimulationStreamer:
         """Counts and push punctuality so far (see :class:`StreamStats`)."""
         with self._stats_lock:
             lateness = np.array(self._lateness, dtype=np.float64) * 1e3
-        p50, p99 = np.percentile(lateness, [50, 99]) if lateness.size else (0.0, 0.0)
+        punctuality = LatencyStats.of(lateness)
+        p50, p99 = (punctuality.p50, punctuality.p99) if punctuality.n else (0.0, 0.0)
         return StreamStats(
             source_id=self.source_id,
             eeg_name=self.eeg_name,

@@ -49,6 +49,7 @@ import psutil
 
 from brain3d.channels import STANDARD_64
 from brain3d.config import Config
+from brain3d.latency import LatencyStats
 from realtime.bench.figures import Section
 
 logger = logging.getLogger(__name__)
@@ -98,12 +99,7 @@ def summarise(values_s: np.ndarray) -> dict[str, float | int]:
     """p50/p90/p99/max/mean in ms of latencies given in seconds."""
     if values_s.size == 0:
         return {"n": 0}
-    ms = values_s * 1e3
-    p50, p90, p99 = np.percentile(ms, [50, 90, 99])
-    return {
-        "p50_ms": round(float(p50), 3), "p90_ms": round(float(p90), 3), "p99_ms": round(float(p99), 3),
-        "max_ms": round(float(ms.max()), 3), "mean_ms": round(float(ms.mean()), 3), "n": int(ms.size),
-    }  # fmt: skip
+    return LatencyStats.of(values_s * 1e3).pick("p50", "p90", "p99", "max", "mean", "n", suffix="_ms", digits=3)
 
 
 class CpuMeter:

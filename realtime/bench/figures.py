@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from brain3d.latency import LatencyStats
+
 #: Units a figure may have (the report and the tests rely on this list).
 UNITS = ("ms", "s", "%", "MiB", "count", "ratio", "Hz", "per_s", "samples", "channels", "points", "steps")
 
@@ -92,16 +94,13 @@ class Section:
 
     def add_latency(self, prefix: str, samples_ms: Iterable[float] | np.ndarray, *, device: str | None = None) -> None:
         """Add ``<prefix>.p50/p95/p99/max/mean`` (ms) and ``<prefix>.n`` of a latency sample."""
-        values = np.asarray(list(samples_ms) if not isinstance(samples_ms, np.ndarray) else samples_ms, dtype=float)
-        values = values[np.isfinite(values)]
-        self.add(f"{prefix}.n", values.size, "count")
-        if values.size == 0:
+        stats = LatencyStats.of(samples_ms)
+        self.add(f"{prefix}.n", stats.n, "count")
+        if stats.n == 0:
             self.missing[prefix] = "no samples"
             return
-        for q, v in zip(PERCENTILES, np.percentile(values, PERCENTILES), strict=True):
-            self.add(f"{prefix}.p{q}", v, "ms", device=device)
-        self.add(f"{prefix}.max", values.max(), "ms", device=device)
-        self.add(f"{prefix}.mean", values.mean(), "ms", device=device)
+        for name, value in stats.pick(*(f"p{q}" for q in PERCENTILES), "max", "mean").items():
+            self.add(f"{prefix}.{name}", value, "ms", device=device)
 
     def value(self, name: str) -> float | None:
         """The value of figure ``name``, or None when it was not measured."""
@@ -126,9 +125,4 @@ class Section:
 
 def percentiles_ms(samples_ms: np.ndarray) -> dict[str, float]:
     """p50/p95/p99/max of a latency sample in ms (NaN when empty), for logs and plots."""
-    values = np.asarray(samples_ms, dtype=float)
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return {"p50": math.nan, "p95": math.nan, "p99": math.nan, "max": math.nan}
-    p50, p95, p99 = np.percentile(values, PERCENTILES)
-    return {"p50": float(p50), "p95": float(p95), "p99": float(p99), "max": float(values.max())}
+    return LatencyStats.of(samples_ms).pick("p50", "p95", "p99", "max")  # type: ignore[return-value]

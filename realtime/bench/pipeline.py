@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from brain3d.config import Config
+from brain3d.latency import LatencyStats
 from realtime.bench.figures import Section
 from realtime.bench.sampling import ResourceSampler, ResourceUsage, add_usage
 
@@ -351,7 +352,8 @@ def add_session_figures(section: Section, prefix: str, run: SessionRun) -> None:
         section.missing[f"{prefix}.sample_to_cloud"] = "no window reached the 3D stage"
     if image.size > 1:
         section.add(f"{prefix}.jitter_std", float(np.std(image)), "ms")
-        section.add(f"{prefix}.jitter_p99_minus_p50", float(np.percentile(image, 99) - np.percentile(image, 50)), "ms")
+        image_stats = LatencyStats.of(image)
+        section.add(f"{prefix}.jitter_p99_minus_p50", image_stats.p99 - image_stats.p50, "ms")
         behind = int(np.sum(image > run.hop_s * 1e3))
         section.add(f"{prefix}.windows_behind_real_time", behind, "count")
         section.add(f"{prefix}.windows_behind_real_time_percent", 100.0 * behind / image.size, "%")
