@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import uuid
 
 import pytest
 
@@ -128,11 +129,12 @@ def test_replay_then_record_round_trip(tmp_path, capsys):
 
     info = mne.create_info(["Cz", "Pz"], 200.0, "eeg")
     raw = mne.io.RawArray(np.random.default_rng(0).standard_normal((2, 400)) * 1e-5, info)
-    source_file = tmp_path / "rec_raw.fif"
+    # a unique stream name (the file's stem): other LSL streams on this machine must not be recorded
+    source_file = tmp_path / f"brain3d-test-{uuid.uuid4().hex[:8]}_raw.fif"
     raw.save(source_file)
     recorded = tmp_path / "out.xdf"
     recorder = threading.Thread(
-        target=main, args=(["record", "--output", str(recorded), "--type", "EEG", "--duration", "3.5"],)
+        target=main, args=(["record", "--output", str(recorded), "--name", source_file.stem, "--duration", "3.5"],)
     )
     recorder.start()
     import time
@@ -142,5 +144,6 @@ def test_replay_then_record_round_trip(tmp_path, capsys):
     recorder.join(timeout=20)
     streams, _ = pyxdf.load_xdf(str(recorded))
     eeg = [s for s in streams if s["info"]["type"][0] == "EEG"]
-    assert eeg and eeg[0]["time_series"].shape[1] == 2
+    assert len(eeg) == 1 and eeg[0]["info"]["name"][0] == source_file.stem
+    assert eeg[0]["time_series"].shape[1] == 2
     assert "replayed" in capsys.readouterr().out
