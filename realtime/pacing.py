@@ -123,4 +123,7 @@ class StepPacer:
                 now = time.monotonic()
             self.pauses += 1
             self.paused_s += now - started
+            if schedule.due == due:  # the budget ran out: no window reached the fast path
+                logger.debug("3D step resumed after %.1f ms without the fast path reporting the window "
+                             "due %.1f ms earlier", (now - started) * 1e3, (now - due) * 1e3)
         self._last_end = time.monotonic()
