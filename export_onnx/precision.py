@@ -165,7 +165,7 @@ def resolve_precision(requested: str, providers: list[str] | tuple[str, ...]) ->
 
     Parameters
     ----------
-    requested : {"auto", "fp32", "fp16", "int8"}
+    requested : {"auto", "fp32", "fp16", "int8", "int8_static"}
         Config ``onnx.precision``.
     providers : sequence of str
         onnxruntime provider names in the order the session will try them
