@@ -3,8 +3,8 @@
 Execution providers are tried in the configured order (TensorRT, CUDA, CPU by
 default); providers that this onnxruntime build lacks, or whose libraries cannot be
 loaded here (onnxruntime-gpu without TensorRT installed, say), are skipped and the
-fallback is logged once per process. On CUDA/TensorRT the session runs with IO binding; on the
-CPU a plain ``run``. Inputs are checked (shape, dtype, finiteness) before
+fallback is logged once per process. On CUDA/TensorRT the session runs with IO
+binding; on the CPU a plain ``run``. Inputs are checked (shape, dtype, finiteness) before
 onnxruntime sees them, and outputs are checked before the caller does.
 """
 

@@ -2,8 +2,9 @@
 
 One EEG window in -> latent + image out, wall clock, in one run so the backends can be
 compared as ratios: torch eager (``no_grad``) and ``inference_mode``, onnxruntime CPU
-fp32 and dynamic int8 at each thread count, and onnxruntime CUDA / TensorRT at fp32
-and fp16, each with its parity against torch (and torch on CUDA), when present. Every figure records the device that produced it.
+fp32, dynamic int8 and static int8 at each thread count, and onnxruntime CUDA /
+TensorRT at fp32 and fp16, each with its parity against torch (and torch on CUDA),
+when present. Every figure records the device that produced it.
 """
 
 from __future__ import annotations
