@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from brain3d.config import Config
 from brain3d.errors import ModelLoadError
+from export_onnx.rewrite import REWRITES_FOR_PRECISION
 
 METADATA_KEY = "brain3d"
 METADATA_FORMAT_VERSION = "1"
@@ -48,6 +49,10 @@ class FastPathMetadata(BaseModel):
         Numeric variant of the graph.
     image_range : tuple of float
         Value range of ``image`` (Tanh output).
+    rewrites : tuple of str
+        Exact graph rewrites applied before the precision conversion
+        (:mod:`export_onnx.rewrite`); a variant without the ones its precision now gets
+        is stale.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -66,6 +71,7 @@ class FastPathMetadata(BaseModel):
     opset: int
     torch_version: str
     image_range: tuple[float, float] = (-1.0, 1.0)
+    rewrites: tuple[str, ...] = ()
 
     @property
     def n_channels(self) -> int:
@@ -103,6 +109,12 @@ class FastPathMetadata(BaseModel):
             problems.append(f"image size: model {self.image_size}, model.image_size {config.model.image_size}")
         if self.latent_dim != config.model.latent_dim:
             problems.append(f"latent: model {self.latent_dim}, model.latent_dim {config.model.latent_dim}")
+        expected = REWRITES_FOR_PRECISION.get(self.precision, ())
+        if self.rewrites != expected:
+            problems.append(
+                f"graph form: this {self.precision} graph has rewrites {list(self.rewrites)}, "
+                f"this version builds it with {list(expected)} (stale export)"
+            )
         if weights_sha256 is not None and weights_sha256 != self.weights_sha256:
             problems.append(
                 f"weights: graph exported from {self.weights_sha256[:12]}, configured "

@@ -8,6 +8,10 @@
   dominate batch-1 time because their 7 M weights are read from memory every window;
   int8 reads a quarter of that. Its accuracy cost is measured by the benchmark and
   the parity checks, not assumed.
+- ``int8_static``: QDQ static quantisation of every convolution and Linear layer
+  (weights per channel, activation scales calibrated on SIMULATED windows,
+  :mod:`export_onnx.calibration`), after the exact rewrites of :mod:`export_onnx.rewrite`
+  that give the decoder's upsampling layers int8 kernels.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import onnx
 from brain3d.errors import ModelLoadError
 from export_onnx.export import INPUT_NAME, quiet_exporter, save_model_atomic
 from export_onnx.metadata import METADATA_KEY, parse_metadata, write_metadata
+from export_onnx.rewrite import REWRITES_FOR_PRECISION, conv_transpose_to_subpixel
 
 logger = logging.getLogger(__name__)
 
@@ -58,9 +63,10 @@ def variant_path(fp32_path: str | os.PathLike[str], precision: Precision) -> Pat
 
 
 def _retag(model: onnx.ModelProto, precision: Precision, source: str) -> None:
-    """Copy the fp32 metadata into a variant with its precision field updated."""
+    """Copy the fp32 metadata into a variant with its precision and rewrites updated."""
     props = {p.key: p.value for p in model.metadata_props}
-    metadata = parse_metadata(props, source).model_copy(update={"precision": precision})
+    metadata = parse_metadata(props, source).model_copy(
+        update={"precision": precision, "rewrites": REWRITES_FOR_PRECISION.get(precision, ())})
     write_metadata(model, metadata)
 
 
@@ -81,7 +87,9 @@ def convert_precision(
         Target precision; ``fp32`` returns ``fp32_path`` unchanged. ``int8``: dynamic
         quantisation of the Linear layers (activations quantised per call).
         ``int8_static``: every convolution and Linear layer in int8 (QDQ, weights per
-        channel), activation scales fixed from ``calibration``.
+        channel), activation scales fixed from ``calibration``; the decoder's transposed
+        convolutions are first rewritten as the sub-pixel convolutions they equal
+        (:func:`export_onnx.rewrite.conv_transpose_to_subpixel`), which have int8 kernels.
     output : path-like, optional
         Destination; :func:`variant_path` by default.
     calibration : np.ndarray, optional
@@ -151,8 +159,12 @@ def _quantize_static(source: Path, calibration: np.ndarray) -> onnx.ModelProto:
             return {INPUT_NAME: calibration[self._next - 1 : self._next]}
 
     with tempfile.TemporaryDirectory() as tmp, quiet_exporter():
-        prepared, quantized = Path(tmp) / "prepared.onnx", Path(tmp) / "int8_static.onnx"
-        quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
+        rewritten, prepared = Path(tmp) / "rewritten.onnx", Path(tmp) / "prepared.onnx"
+        quantized = Path(tmp) / "int8_static.onnx"
+        fp32 = onnx.load(str(source))
+        conv_transpose_to_subpixel(fp32)
+        onnx.save(fp32, str(rewritten))
+        quant_pre_process(str(rewritten), str(prepared), skip_symbolic_shape=True)
         quantize_static(
             str(prepared), str(quantized), _Windows(), quant_format=QuantFormat.QDQ, per_channel=True,
             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,

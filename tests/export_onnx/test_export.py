@@ -20,6 +20,7 @@ from export_onnx import (
     realistic_eeg,
 )
 from export_onnx.calibration import simulated_calibration_windows
+from export_onnx.rewrite import SUBPIXEL_REWRITE
 from tests.conftest import make_model
 
 
@@ -130,11 +131,15 @@ def test_static_int8_variant_quantises_convolutions_from_calibration_windows(exp
     model, path, _ = exported
     calibration = simulated_calibration_windows(16, 256, 256.0)
     static = convert_precision(path, "int8_static", tmp_path / "m.int8_static.onnx", calibration=calibration)
-    assert read_metadata(static).precision == "int8_static"
+    metadata = read_metadata(static)
+    assert metadata.precision == "int8_static" and metadata.rewrites == (SUBPIXEL_REWRITE,)
     graph = onnx.load(str(static)).graph
     quantized_inputs = {node.output[0] for node in graph.node if node.op_type == "DequantizeLinear"}
     convs = [node for node in graph.node if node.op_type in ("Conv", "ConvTranspose")]
     assert convs and all(node.input[1] in quantized_inputs for node in convs)  # int8 weights, not only Linear
+    # the decoder's transposed convolutions became sub-pixel Conv + DepthToSpace (int8 kernels)
+    assert not any(node.op_type == "ConvTranspose" for node in graph.node)
+    assert sum(node.op_type == "DepthToSpace" for node in graph.node) == 4
     assert check_parity(model, static, batch_sizes=(1, 8)).passed
     with pytest.raises(ValueError, match="calibration windows"):
         convert_precision(path, "int8_static", tmp_path / "none.onnx")

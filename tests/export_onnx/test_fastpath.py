@@ -103,3 +103,19 @@ def test_explicit_graph_that_disagrees_with_the_config_is_refused(tmp_path):
     path, _ = ensure_exported(_config(tmp_path))
     with pytest.raises(ModelLoadError, match="window: model 256 samples, window.samples 512"):
         open_fast_path(_config(tmp_path, "window.samples=512"), path=path)
+
+
+def test_static_int8_graph_built_without_the_current_rewrites_is_re_exported(tmp_path):
+    config = _config(tmp_path)
+    path, _ = ensure_exported(config)
+    # an int8_static variant as an older version wrote it: same weights, no sub-pixel rewrite
+    import onnx
+
+    from export_onnx.metadata import write_metadata
+
+    graph = onnx.load(str(path))
+    write_metadata(graph, read_metadata(path).model_copy(update={"rewrites": ()}))
+    onnx.save(graph, str(path))
+    assert "stale export" in " ".join(read_metadata(path).mismatches(config))
+    path, parity = ensure_exported(config)
+    assert parity is not None and read_metadata(path).rewrites == ("conv_transpose_k4s2p1_to_subpixel",)
