@@ -201,7 +201,9 @@ def test_thread_waits_for_windows_not_samples_and_cuts_the_same_windows() -> Non
     assert len(results["batched"]) == len(results["by_sample"]) >= 15
     for (a, _), (b, _) in zip(results["batched"], results["by_sample"], strict=True):
         assert a.seq == b.seq and a.t_last == b.t_last
-        np.testing.assert_array_equal(a.data, b.data)
+        # same windows up to float rounding: short and long chunks take different (equal)
+        # IIR code paths (acquisition.iir.SOSFilter)
+        np.testing.assert_allclose(a.data, b.data, rtol=1e-6, atol=1e-5)
     # every window was completed by a one-sample read: no batch waited past a window end
     assert all(last_read == 1 for _, last_read in results["batched"])
     assert len(batched.read_sizes) < 3000 / 10  # about 3 reads per window instead of 62
