@@ -167,6 +167,11 @@ class AcquisitionThread:
         Windows cut by the windower (delivered + skipped).
     windows_delivered : int
         Windows given to ``on_window``.
+    windows_pending : int
+        While ``on_window`` runs: how many newer windows the same read completed and
+        will be delivered right after this one (0 in the usual one-window case). A
+        consumer that only wants the newest window (latest wins) can pass over a window
+        with newer ones pending instead of working on it.
     windows_skipped : int
         Unusable windows withheld under policy ``"skip"``.
     events : dict of str to int
@@ -229,6 +234,7 @@ class AcquisitionThread:
         self.samples_record_dropped = 0
         self.windows_emitted = 0
         self.windows_delivered = 0
+        self.windows_pending = 0
         self.windows_skipped = 0
         self.events: dict[str, int] = {}
 
@@ -449,6 +455,7 @@ class AcquisitionThread:
         out = self.preprocessor.process(chunk.data, chunk.timestamps)
         if not len(out):
             return
+        deliver = []
         for window in self.windower.push(out.data, out.timestamps):
             self.windows_emitted += 1
             if self.policy == "skip" and not window.flags.usable:
@@ -461,9 +468,13 @@ class AcquisitionThread:
                     },
                 ))  # fmt: skip
                 continue
+            deliver.append(window)
+        for index, window in enumerate(deliver):
             self.windows_delivered += 1
+            self.windows_pending = len(deliver) - index - 1
             if self.on_window is not None:
                 self.on_window(window)
+        self.windows_pending = 0
 
     def _handle_source_events(self, events: list[SourceEvent]) -> None:
         for event in events:

@@ -2,9 +2,9 @@
 
 ::
 
-    AcquisitionThread ─► LatestMailbox ─► fast path thread (prepare_windows + onnxruntime)
-      (read, record raw,   "inference"      │  Decoded (every window) ─► sinks, LSL latent
-       preprocess, cut)                     ▼
+    AcquisitionThread ──────────────► LatestMailbox ─► fast path thread (publish)
+      (read, record raw, preprocess,   "inference"      │  Decoded (every window) ─► sinks, LSL latent
+       cut, prepare_windows + onnxruntime)              ▼
                           LatestMailbox ─► describer stage  ─► Described ─► sinks, LSL event
                           "description"     │ (thread or child process)
                                             ▼
@@ -14,6 +14,10 @@
     supervisor thread: health (stall, falling behind, stuck / crashed stages), status
     to sinks 4x per second, traces.jsonl, end of stream and fatal errors.
 
+* **No hand-off before the image.** The acquisition thread runs the fast path itself as
+  soon as it cuts a window (``fast_path_thread="acquisition"``, the default); a read that
+  completes several windows decodes only the newest. ``fast_path_thread="own"`` hands
+  windows to the fast-path thread instead.
 * **Latest-wins.** Every hand-off is a one-slot :class:`~realtime.mailbox.LatestMailbox`;
   a stage always takes the newest input; what it never took is counted as ``skipped``
   for that stage (``summary.json``, :class:`~realtime.sinks.StageFigures`).
@@ -76,6 +80,7 @@ DEFAULT_FACTORIES = {
     "cloud": "brain3d.generate3d:build_generator",
 }
 StageMode = Literal["auto", "thread", "process"]
+FastPathThread = Literal["acquisition", "own"]
 #: Results per stage that :attr:`Engine.status` percentiles cover (the summary covers all).
 STATUS_WINDOW = 1000
 
@@ -151,6 +156,17 @@ def _no_nan(value: Any) -> Any:
     return value
 
 
+@dataclass
+class _Inferred:
+    """A window with its fast-path outputs (``FastPathOutput``) and LSL-clock stamps."""
+
+    window: Window
+    out: Any
+    started: float
+    done: float
+    lag: float
+
+
 def _percentiles(values: list[float]) -> dict[str, float]:
     return LatencyStats.of(values).pick("p50", "p99", "max", suffix="_ms")  # type: ignore[return-value]
 
@@ -208,6 +224,14 @@ class Engine:
         Before opening the source, wait up to this long for the slow stages to load
         their models (so that the whole run has descriptions and clouds); a stage that
         cannot start then fails :meth:`start`. None: start the source at once.
+    fast_path_thread : {"acquisition", "own"}
+        Where prepare_windows + onnxruntime run. ``"acquisition"`` (default): in the
+        acquisition thread, as soon as the window is cut, so that no thread hand-off sits
+        between the last sample and the image (the hand-off cost 0.4 ms at the median
+        here); when one read completes several windows (a backlog) only the newest is
+        decoded and the others count as skipped (latest wins). The fast-path thread then
+        publishes each result (sinks, LSL latent, describer). ``"own"``: the acquisition
+        thread hands each window to the fast-path thread through the latest-wins mailbox.
     clock : callable
         LSL clock.
     """
@@ -228,10 +252,14 @@ class Engine:
         lsl_outputs: bool = True,
         health: HealthSettings | None = None,
         wait_for_stages_s: float | None = None,
+        fast_path_thread: FastPathThread = "acquisition",
         clock: Callable[[], float] = lsl_clock,
     ) -> None:
         if stage_mode not in ("auto", "thread", "process"):
             raise ValueError(f"stage_mode={stage_mode!r}: use 'auto', 'thread' or 'process'")
+        if fast_path_thread not in ("acquisition", "own"):
+            raise ValueError(f"fast_path_thread={fast_path_thread!r}: use 'acquisition' or 'own'")
+        self.fast_path_thread = fast_path_thread
         self.config = config
         self._extra_sinks = list(sinks)
         self._source_arg = source
@@ -261,7 +289,10 @@ class Engine:
             FastPathSchedule() if config.generator3d.yield_to_fast_path else None)
         self._hop_s = config.window.hop / config.window.sfreq
         self._sinks: list[Any] = []
-        self._inbox: LatestMailbox[Window] = LatestMailbox("inference")
+        # "own": acquisition -> windows -> fast-path thread (prepare + onnxruntime + publish);
+        # "acquisition": acquisition thread (prepare + onnxruntime) -> results -> fast-path thread (publish)
+        self._inbox: LatestMailbox[Any] = LatestMailbox("inference")
+        self._superseded = 0
         self._boxes: dict[str, LatestMailbox[Any]] = {"description": LatestMailbox("description"),
                                                       "cloud": LatestMailbox("cloud")}
         self._lat: dict[str, list[float]] = {s: [] for s in STAGES}
@@ -519,36 +550,65 @@ class Engine:
 
     # ============================================================ data path
     def _on_window(self, window: Window) -> None:
-        """Acquisition thread: hand the window to the fast path (latest wins)."""
+        """Acquisition thread: decode the window here, or hand it to the fast-path thread."""
         self._last_window_mono = time.monotonic()
-        self._inbox.put(window)
+        if self.fast_path_thread == "own":
+            self._inbox.put(window)
+            return
+        acquisition = self.acquisition
+        if acquisition is not None and acquisition.windows_pending:
+            self._superseded += 1  # latest wins: a newer window of this read comes next
+            return
+        inferred = self._infer(window)
+        if inferred is not None:
+            self._inbox.put(inferred)
+
+    def _infer(self, window: Window) -> _Inferred | None:
+        """prepare_windows + onnxruntime on one window; None after a fatal failure."""
+        prep = self.config.preprocessing
+        clock = self.clock
+        try:
+            trace = window.trace
+            lag = clock() - window.t_last
+            eeg = prepare_windows(window.data, prep.reference, prep.normalization)
+            trace.mark("preprocessed", clock())
+            started = clock()
+            out = self._fast_path.run(eeg)
+            done = clock()
+            trace.mark("inference", done)
+            if self.pacing is not None:  # also tells a paused 3D step that this window is done
+                self.pacing.expect(time.monotonic() + (window.t_last + self._hop_s - done))
+        except Exception as exc:  # noqa: BLE001 - reported; a persistent failure ends the run
+            self._event("stage_error", "inference", {"stage": "inference", "seq": window.seq,
+                                                     "error": f"{type(exc).__name__}: {exc}"})
+            logger.exception("fast path failed on window %d", window.seq)
+            self._fatal(f"the fast path failed on window {window.seq}: {type(exc).__name__}: {exc}")
+            self._inbox.close()
+            return None
+        return _Inferred(window, out, started, done, lag)
 
     def _fast_loop(self) -> None:
-        prep = self.config.preprocessing
-        session = self._fast_path
-        clock = self.clock
+        """Fast-path thread: decode handed-over windows (``"own"``) and publish every result."""
         simulated = self._simulated
         while not self._halt.is_set():
-            window = self._inbox.get(timeout=0.1)
-            if window is None:
+            item = self._inbox.get(timeout=0.1)
+            if item is None:
+                if self._inbox.closed:
+                    return
                 continue
+            inferred = item if isinstance(item, _Inferred) else self._infer(item)
+            if inferred is None:
+                return
+            window, out, started, done, lag = (inferred.window, inferred.out, inferred.started,
+                                               inferred.done, inferred.lag)
+            trace = window.trace
             try:
-                trace = window.trace
-                lag = clock() - window.t_last
-                eeg = prepare_windows(window.data, prep.reference, prep.normalization)
-                trace.mark("preprocessed", clock())
-                started = clock()
-                out = session.run(eeg)
-                done = clock()
-                trace.mark("inference", done)
-                if self.pacing is not None:  # also tells a paused 3D step that this window is done
-                    self.pacing.expect(time.monotonic() + (window.t_last + self._hop_s - done))
                 decoded = Decoded(seq=window.seq, latent=np.array(out.latent[0], dtype=np.float32),
                                   image=_to_uint8_hwc(out.image[0]), trace=trace, simulated=simulated)
-            except Exception as exc:  # noqa: BLE001 - reported; a persistent failure ends the run
+            except Exception as exc:  # noqa: BLE001 - malformed model output ends the run
                 self._event("stage_error", "inference", {"stage": "inference", "seq": window.seq,
                                                          "error": f"{type(exc).__name__}: {exc}"})
-                logger.exception("fast path failed on window %d", window.seq)
+                logger.exception("fast path output unusable on window %d", window.seq)
                 self._fatal(f"the fast path failed on window {window.seq}: {type(exc).__name__}: {exc}")
                 return
             self._windows += 1
@@ -695,7 +755,7 @@ class Engine:
 
     # =============================================================== status
     def _skipped(self) -> dict[str, int]:
-        return {"inference": self._inbox.overwritten,
+        return {"inference": self._inbox.overwritten + self._superseded,
                 **{name: box.overwritten for name, box in self._boxes.items()}}
 
     def _figures(self, stage: str) -> StageFigures:

@@ -182,3 +182,37 @@ def test_stream_stall_is_reported_as_an_event(tmp_path: Path, fast_path: Any) ->
     assert events.get("stream_stalled", 0) >= 1 and events.get("stream_resumed", 0) >= 1
     # the simulator catches up with its backlog: those windows arrive late
     assert events.get("falling_behind", 0) >= 1
+
+
+class _SlowFirstCalls:
+    """A fast-path session whose first calls take ``delay_s`` longer (a stalled provider)."""
+
+    def __init__(self, session: Any, slow_calls: int, delay_s: float) -> None:
+        self.session, self.slow_calls, self.delay_s, self.calls = session, slow_calls, delay_s, 0
+
+    def run(self, eeg: np.ndarray) -> Any:
+        self.calls += 1
+        if self.calls <= self.slow_calls:
+            time.sleep(self.delay_s)
+        return self.session.run(eeg)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.session, name)
+
+
+@pytest.mark.parametrize("thread", ["acquisition", "own"])
+def test_a_stalled_fast_path_catches_up_on_the_newest_window_and_counts_the_rest(
+    tmp_path: Path, fast_path: Any, thread: str
+) -> None:
+    sink = RecordingSink()
+    session = _SlowFirstCalls(fast_path, slow_calls=2, delay_s=0.45)
+    engine = Engine(make_config(tmp_path), sinks=[sink], fast_path=session, slow_stages=False,
+                    lsl_outputs=False, fast_path_thread=thread)
+    summary = engine.run(4.0)
+    seqs = [d.seq for d in sink.decoded]
+    skipped = summary.stages["inference"]["skipped"]
+    assert summary.error is None and seqs == sorted(seqs)
+    # two 0.45 s stalls at 8 windows/s: ~3 windows each were passed over for the newest one
+    assert skipped >= 4 and max(np.diff(seqs)) > 1
+    # nothing silent: every delivered window was decoded or counted as skipped
+    assert abs(summary.windows + skipped - engine.acquisition.windows_delivered) <= 1
