@@ -216,3 +216,36 @@ def test_a_stalled_fast_path_catches_up_on_the_newest_window_and_counts_the_rest
     assert skipped >= 4 and max(np.diff(seqs)) > 1
     # nothing silent: every delivered window was decoded or counted as skipped
     assert abs(summary.windows + skipped - engine.acquisition.windows_delivered) <= 1
+
+
+class _FailingFastPath:
+    """A fast-path session whose provider fails on every call after the first few."""
+
+    def __init__(self, session: Any, good_calls: int) -> None:
+        self.session, self.good_calls, self.calls = session, good_calls, 0
+
+    def run(self, eeg: np.ndarray) -> Any:
+        self.calls += 1
+        if self.calls > self.good_calls:
+            raise RuntimeError("provider lost its device")
+        return self.session.run(eeg)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.session, name)
+
+
+@pytest.mark.parametrize("thread", ["acquisition", "own"])
+def test_a_failing_fast_path_stops_the_run_with_a_clear_message_and_a_complete_folder(
+    tmp_path: Path, fast_path: Any, thread: str
+) -> None:
+    session = _FailingFastPath(fast_path, good_calls=3)
+    engine = Engine(make_config(tmp_path), fast_path=session, slow_stages=False, lsl_outputs=False,
+                    fast_path_thread=thread)
+    started = time.monotonic()
+    summary = engine.run(20.0)
+    assert time.monotonic() - started < 10.0  # stopped by the failure, not by the duration
+    assert summary.error is not None and "provider lost its device" in summary.error
+    assert summary.windows == 3 and session.calls == 4  # the failing call was the last one
+    events = [json.loads(line)["event"] for line in (Path(summary.session_dir) / "events.jsonl").read_text().splitlines()]
+    assert events.count("stage_error") == 1 and "run_failed" in events and events[-1] == "run_stopped"
+    assert (Path(summary.session_dir) / "summary.json").is_file()
