@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from acquisition.base import Chunk, EventKind, Source, SourceEvent
-from acquisition.preprocessing import StreamPreprocessor
+from acquisition.preprocessing import StreamPreprocessor, window_phases
 from acquisition.recorder import Recorder
 from acquisition.windowing import Windower
 from brain3d.clock import lsl_clock
@@ -217,6 +217,8 @@ class AcquisitionThread:
         self.recorder: Recorder | None = None
         self.preprocessor: StreamPreprocessor | None = None
         self.windower: Windower | None = None
+        # one (preprocessor, windower) per resampling grid (acquisition.preprocessing.window_phases)
+        self._chains: list[tuple[StreamPreprocessor, Windower]] = []
         self._stream_id: int | None = None
         self._thread: threading.Thread | None = None
         self._stop_event = threading.Event()
@@ -288,11 +290,22 @@ class AcquisitionThread:
             self.source.open()
             description = self.source.description
             config = self.config
-            self.preprocessor = StreamPreprocessor.from_config(config, description, **self._preprocessor_kwargs)
-            windower_kwargs: dict[str, Any] = {"clock": self._clock}
-            self.windower = Windower.for_preprocessor(
-                self.preprocessor, config.window, config.preprocessing, **windower_kwargs
-            )
+            kwargs = dict(self._preprocessor_kwargs)
+            phases = 1
+            if kwargs.get("align_windows", True):
+                phases = window_phases(description.sfreq, config.window, str(kwargs.get("resampler", "low_latency")))
+            self._chains = []
+            for phase in range(phases):
+                preprocessor = StreamPreprocessor.from_config(
+                    config, description, window_phase=(phase, phases), **kwargs)
+                windower = Windower.for_preprocessor(
+                    preprocessor, config.window, config.preprocessing, clock=self._clock, phase=(phase, phases))
+                self._chains.append((preprocessor, windower))
+            self.preprocessor, self.windower = self._chains[0]
+            if phases > 1:
+                logger.info("%s: windows cut from %d phase-shifted resampling grids so that every "
+                            "window ends on an input sample (%g Hz -> %g Hz, hop %d)", self.name, phases,
+                            description.sfreq, config.window.sfreq, config.window.hop)
             recorder = self._recorder_arg
             if isinstance(recorder, (str, Path)):
                 recorder = Recorder(recorder)
@@ -424,13 +437,13 @@ class AcquisitionThread:
         :data:`WAKE_MARGIN_SAMPLES`, in one wait, then reads sample by sample until the
         window is cut.
         """
-        preprocessor, windower = self.preprocessor, self.windower
-        if preprocessor is None or windower is None:
+        if not self._chains:
             return timeout, 1
-        batch = preprocessor.inputs_until(windower.samples_to_next_window) - WAKE_MARGIN_SAMPLES
+        batch = min(pre.inputs_until(win.samples_to_next_window) for pre, win in self._chains)
+        batch -= WAKE_MARGIN_SAMPLES
         if batch <= 1:
             return timeout, 1
-        return min(MAX_BATCH_WAIT_S, batch / preprocessor.sfreq_in + timeout), batch
+        return min(MAX_BATCH_WAIT_S, batch / self._chains[0][0].sfreq_in + timeout), batch
 
     def _handle_chunk(self, chunk: Chunk, read_time: float) -> None:
         n = len(chunk)
@@ -451,12 +464,16 @@ class AcquisitionThread:
                     ))  # fmt: skip
         if self.on_chunk is not None:
             self.on_chunk(chunk, read_time)
-        assert self.preprocessor is not None and self.windower is not None
-        out = self.preprocessor.process(chunk.data, chunk.timestamps)
-        if not len(out):
-            return
+        cut: list[Window] = []
+        # the grid whose window comes next first: its window is the latency-critical one
+        for preprocessor, windower in sorted(self._chains, key=lambda chain: chain[1].next_seq):
+            out = preprocessor.process(chunk.data, chunk.timestamps)
+            if len(out):
+                cut.extend(windower.push(out.data, out.timestamps))
+        if len(self._chains) > 1:
+            cut.sort(key=lambda window: window.seq)
         deliver = []
-        for window in self.windower.push(out.data, out.timestamps):
+        for window in cut:
             self.windows_emitted += 1
             if self.policy == "skip" and not window.flags.usable:
                 self.windows_skipped += 1
@@ -515,7 +532,7 @@ class AcquisitionThread:
             "windows_delivered": self.windows_delivered,
             "windows_skipped": self.windows_skipped,
             "policy": self.policy,
-            "windower": None if self.windower is None else self.windower.stats(),
+            "windower": None if self.windower is None else _merged_stats([w.stats() for _, w in self._chains]),
             "events": dict(self.events),
             "recorder": self._recorder_stats,
             "running": self.running,
@@ -529,6 +546,16 @@ class AcquisitionThread:
             f"({self.samples_record_dropped} dropped), {self.windows_emitted} windows "
             f"({self.windows_delivered} delivered, {self.windows_skipped} skipped), events {self.events}"
         )
+
+
+def _merged_stats(per_grid: list[dict[str, Any]]) -> dict[str, Any]:
+    """One windower's stats from those of every resampling grid (counts summed)."""
+    merged = dict(per_grid[0])
+    for stats in per_grid[1:]:
+        for key in ("windows_emitted", "windows_flagged", "windows_unusable", "overflowed_samples"):
+            merged[key] += stats[key]
+        merged["flags"] = {name: merged["flags"][name] + stats["flags"][name] for name in merged["flags"]}
+    return merged
 
 
 def _recorder_stats_dict(stats: Any, stream_id: int | None) -> dict[str, Any]:

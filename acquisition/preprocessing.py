@@ -34,9 +34,12 @@ Steps, in order (each vectorised over channels; no per-sample Python loops):
    and released as soon as the input sample at or after that position has arrived, so
    resampling adds less than one input period of latency (plus processing). The offset
    (a fraction of an input period, :func:`window_aligned_offset`) puts window ends on
-   input samples where the rates allow: 500 -> 256 Hz with the default 32-sample hop,
-   every other window ends exactly on an input sample and the rest wait half a period
-   (1 ms) instead of 0.9 / 1.9 ms; 1000 -> 256 Hz never waits. The signal carries the causal
+   input samples. Where one grid cannot do that for every window (500 -> 256 Hz with
+   the default 32-sample hop: 62.5 input samples per hop, so every other window would
+   wait half a period, 1 ms), the acquisition thread cuts the windows from
+   :func:`window_phases` phase-shifted grids in turn (two at 500 Hz, four at 250 Hz),
+   each aligned for its own windows, so that no window waits; 256, 512, 1000 and
+   1024 Hz need one grid. The signal carries the causal
    IIR's frequency-dependent group delay, which is not (cannot be, causally) compensated:
    5.6 ms at 10 Hz for 1000 Hz input, 4.4 ms for 500 Hz, 0 when upsampling (160 or
    250 Hz input: no anti-alias filter needed), see :meth:`StreamPreprocessor.describe`.
@@ -164,6 +167,39 @@ def rational_ratio(sfreq_in: float, sfreq_out: float) -> tuple[int, int]:
             f"{MAX_RATIO_TERM}; give the stream's nominal rate (e.g. 250, 500, 1000) or change window.sfreq"
         )
     return ratio.numerator, ratio.denominator
+
+
+#: Most phase-shifted resampling chains :func:`window_phases` asks for (each one costs a
+#: resampler and a band-pass per input sample).
+MAX_WINDOW_PHASES = 4
+
+
+def window_phases(sfreq_in: float, window: WindowConfig, resampler: str = "low_latency") -> int:
+    """How many output grids put *every* window end on an input sample.
+
+    With one output grid, window ends fall on ``up / gcd(hop * down, up)`` different
+    fractions of an input period (500 -> 256 Hz with a 32-sample hop: every other window
+    ends half-way between two inputs and waits 1 ms for the second; 250 Hz: waits of 0,
+    1, 2 and 3 ms). Cutting window ``j`` from grid ``j mod P``, each grid shifted so that
+    its own windows end on input samples (:func:`window_aligned_offset` with a hop of
+    ``P * hop``), removes that wait; every grid is a full-rate resampling of the same
+    signal, so each window is as well, and consecutive window ends are a whole number of
+    input periods apart, less than one period off the hop (124 / 126 ms instead of 125 ms
+    at 500 Hz; 124 / 124 / 124 / 128 ms at 250 Hz); each grid keeps its own exact hop.
+
+    Returns
+    -------
+    int
+        ``P`` (1 when the rates are equal, the resampler is linear-phase, the ends already
+        fall on inputs, or more than :data:`MAX_WINDOW_PHASES` grids would be needed).
+    """
+    if resampler != "low_latency":
+        return 1
+    up, down = rational_ratio(sfreq_in, window.sfreq)
+    if up == down == 1:
+        return 1
+    phases = up // math.gcd(window.hop * down, up)
+    return phases if phases <= MAX_WINDOW_PHASES else 1
 
 
 def window_aligned_offset(up: int, down: int, first_end: int, hop: int) -> int:
@@ -594,6 +630,9 @@ class StreamPreprocessor:
         (:func:`window_aligned_offset`) so that window ends (``window.samples``,
         ``window.hop``) fall on input samples where the rates allow, instead of waiting
         up to one input period for the next one. The output rate and signal are the same.
+    window_phase : (int, int)
+        ``(p, P)``: this preprocessor's grid serves windows ``p, p + P, ...`` only, and is
+        aligned for those (:func:`window_phases`); ``(0, 1)`` serves every window.
     bandpass_order : int
         Butterworth order.
     notch_q : float
@@ -631,6 +670,7 @@ class StreamPreprocessor:
         zero_crossings: int = 10,
         interpolation: str = "cubic",
         align_windows: bool = True,
+        window_phase: tuple[int, int] = (0, 1),
         bandpass_order: int = 4,
         notch_q: float = 30.0,
     ) -> None:
@@ -655,11 +695,17 @@ class StreamPreprocessor:
         band = preprocessing.bandpass
         offset = 0
         up, down = rational_ratio(self.sfreq_in, self.sfreq_out)
+        phase, n_phases = (int(v) for v in window_phase)
+        if not (n_phases >= 1 and 0 <= phase < n_phases) or (n_phases > 1 and resampler != "low_latency"):
+            raise ConfigError(f"window_phase = {window_phase}: need 0 <= phase < phases, and phases = 1 "
+                              "unless the resampler is low_latency")
+        first_end = window.samples - 1 + phase * window.hop  # this chain's first window end (output index)
+        hop = n_phases * window.hop
         if align_windows and resampler == "low_latency":
-            offset = window_aligned_offset(up, down, window.samples - 1, window.hop)
+            offset = window_aligned_offset(up, down, first_end, hop)
         #: Longest wait (seconds) of a window end for the next input sample (low-latency mode).
         self.window_wait_max_s = max(
-            (-(k * down + offset)) % up for k in range(window.samples - 1, window.samples - 1 + up * window.hop, window.hop)
+            (-(k * down + offset)) % up for k in range(first_end, first_end + up * hop, hop)
         ) / (up * self.sfreq_in)
         self.resampler = StreamingResampler(
             self.sfreq_in, self.sfreq_out, self.n_channels, mode=resampler,

@@ -78,6 +78,10 @@ class Windower:
         Stream name for logs.
     first_seq : int
         Sequence number of the first window.
+    phase : (int, int)
+        ``(p, P)``: cut only windows ``p, p + P, p + 2P, ...`` of the sequence (hop
+        ``P * window.hop``, sequence numbers stepping by ``P``), for the ``p``-th of
+        ``P`` phase-shifted resampling grids (:func:`acquisition.preprocessing.window_phases`).
 
     Attributes
     ----------
@@ -105,9 +109,12 @@ class Windower:
         capacity: int | None = None,
         name: str = "eeg",
         first_seq: int = 0,
+        phase: tuple[int, int] = (0, 1),
     ) -> None:
+        index, n_phases = (int(v) for v in phase)
         self.samples = int(window.samples)
-        self.hop = int(window.hop)
+        self.hop = int(window.hop) * n_phases
+        self._seq_step = n_phases
         self.sfreq = float(window.sfreq)
         self.n_channels = int(n_channels)
         self.flat_threshold_uv = float(preprocessing.flat_threshold_uv)
@@ -127,8 +134,10 @@ class Windower:
         self._flat_mask[list(self.zero_filled_channels)] = False
         self._base_flags = WindowFlag.INTERPOLATED if self.filled_channels else WindowFlag.NONE
         self._max_step = GAP_PERIODS / self.sfreq
-        self._next_start = 0  # absolute sample index where the next window starts
-        self._seq = int(first_seq)
+        # absolute sample index where the next window starts; phase p of P cuts windows
+        # p, p + P, ... of the sequence (see acquisition.preprocessing.window_phases)
+        self._next_start = index * int(window.hop)
+        self._seq = int(first_seq) + index
         self._scratch = np.empty((self.samples, self.n_channels), dtype=np.float32)
         self._scratch_t = np.empty(self.samples, dtype=np.float64)
         self.windows_emitted = 0
@@ -215,7 +224,7 @@ class Windower:
         trace = Trace(window_end=t_last)
         window = Window(seq=self._seq, data=data, t_first=float(times[0]), t_last=t_last, flags=flags, trace=trace)
         trace.mark("buffered", self._clock())
-        self._seq += 1
+        self._seq += self._seq_step
         self._count(flags, window.seq)
         return window
 

@@ -288,6 +288,7 @@ class Engine:
         self.pacing: FastPathSchedule | None = (
             FastPathSchedule() if config.generator3d.yield_to_fast_path else None)
         self._hop_s = config.window.hop / config.window.sfreq
+        self._due_early_s = 0.0
         self._sinks: list[Any] = []
         # "own": acquisition -> windows -> fast-path thread (prepare + onnxruntime + publish);
         # "acquisition": acquisition thread (prepare + onnxruntime) -> results -> fast-path thread (publish)
@@ -395,6 +396,7 @@ class Engine:
         description = self.source.description
         self._simulated = bool(description.simulated)
         self._sfreq = float(description.sfreq)
+        self._due_early_s = 1.0 / self._sfreq if self._sfreq > 0 else 0.0
         self._source_name = f"{config.source.kind}: {description.name}" + (
             " (SIMULATED EEG, not recorded)" if self._simulated else "")
         if LiveScorer.supports(self.source):
@@ -579,7 +581,9 @@ class Engine:
             done = clock()
             trace.mark("inference", done)
             if self.pacing is not None:  # also tells a paused 3D step that this window is done
-                self.pacing.expect(time.monotonic() + (window.t_last + self._hop_s - done))
+                # one input period early: windows end on input samples, so consecutive ends
+                # differ from the hop by less than that (acquisition.preprocessing.window_phases)
+                self.pacing.expect(time.monotonic() + (window.t_last + self._hop_s - self._due_early_s - done))
         except Exception as exc:  # noqa: BLE001 - reported; a persistent failure ends the run
             self._event("stage_error", "inference", {"stage": "inference", "seq": window.seq,
                                                      "error": f"{type(exc).__name__}: {exc}"})

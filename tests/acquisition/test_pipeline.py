@@ -21,6 +21,7 @@ from acquisition.pipeline import (
     PipelineEventKind,
     source_from_config,
 )
+from acquisition.preprocessing import window_phases
 from acquisition.sim_source import SimulatorSource
 from brain3d.channels import STANDARD_64
 from brain3d.config import Config
@@ -107,10 +108,18 @@ def test_simulator_windows_recording_and_clean_stop(tmp_path: Path) -> None:
     assert not acq.running and source._simulator is None  # source closed
 
     hop_s = config.window.hop / config.window.sfreq
+    input_period = 1.0 / config.source.simulate.sfreq
     seqs = [w.seq for w in windows]
     assert seqs == list(range(len(windows)))
+    # 500 Hz input: windows alternate between two resampling grids so that every window
+    # ends on an input sample: ends a whole number of input periods apart, within one
+    # period of the hop, and a hop apart on average
     for a, b in zip(windows, windows[1:], strict=False):
-        assert b.t_last - a.t_last == pytest.approx(hop_s, abs=1e-6)
+        step = b.t_last - a.t_last
+        assert abs(step - hop_s) < input_period
+        assert step / input_period == pytest.approx(round(step / input_period), abs=1e-3)
+    for a, b in zip(windows, windows[2:], strict=False):
+        assert b.t_last - a.t_last == pytest.approx(2 * hop_s, abs=1e-6)
     for w in windows:
         assert w.data.shape == (64, config.window.samples)
         assert "buffered" in w.trace.stamps and w.trace.stamps["buffered"] >= w.t_last - 1e-3
@@ -255,3 +264,29 @@ def test_source_from_config_picks_the_class() -> None:
     source = source_from_config(replay, player=player)  # type: ignore[arg-type]
     assert isinstance(source, LSLInletSource)
     assert source.config.source_id == "rp-eeg" and source.config.name is None and source.config.type is None
+
+
+@pytest.mark.parametrize(("sfreq", "phases"), [(500.0, 2), (250.0, 4), (300.0, 2), (1000.0, 1), (256.0, 1)])
+def test_every_window_ends_on_the_input_sample_that_completes_it(sfreq: float, phases: int) -> None:
+    """No window waits for a later input: phase-shifted grids where one grid cannot do it."""
+    config = Config()
+    assert window_phases(sfreq, config.window) == phases
+    source = FakeSource(n_chunks=int(4 * sfreq), chunk=1, sfreq=sfreq)
+    got: list[tuple[Window, float]] = []
+    acq = AcquisitionThread(source, config, on_window=lambda w: got.append((w, source.sent))).start()
+    assert wait_for(lambda: acq.samples_received >= source.n_chunks), acq.stats()
+    acq.stop()
+    assert len(got) >= 20 and [w.seq for w, _ in got] == list(range(len(got)))
+    hop_s = config.window.hop / config.window.sfreq
+    for window, sent in got:
+        # the completing sample (the last one sent) is the window's last sample itself
+        assert window.t_last == pytest.approx(1000.0 + (sent - 1) / sfreq, abs=1e-9)
+        assert window.data.shape == (64, config.window.samples) and window.flags.usable
+    ends = np.array([w.t_last for w, _ in got])
+    # each grid is shifted by less than one input period: ends move by less than that
+    assert np.all(np.abs(np.diff(ends) - hop_s) < 1.0 / sfreq)
+    assert ends[phases] - ends[0] == pytest.approx(phases * hop_s, abs=1e-9)  # a grid's own hop
+    # each grid is a full-rate resampling of the same signal: the 10 Hz sine of the source
+    # (20 µV, plus 5 µV noise) is in every window at the same amplitude
+    amplitudes = [np.sqrt(2) * w.data[:, 64:].mean(axis=0).std() for w, _ in got[4:]]
+    assert np.allclose(amplitudes, 20.0, rtol=0.15)
