@@ -213,7 +213,7 @@ def window_aligned_offset(up: int, down: int, first_end: int, hop: int) -> int:
     ``g = gcd(hop * down, up)``; the offset returned makes that coset ``0, g, 2g, ...``:
     the first window (and every ``up / g``-th) ends exactly on an input sample and the
     longest wait is ``(up - g) / up`` periods. 500 -> 256 Hz with a 32-sample hop: waits
-    0 or 1 ms instead of 0.9 or 1.9 ms; 1000 -> 256 Hz: always 0.
+    0 or 1 ms instead of 0.9 or 1.9 ms with one grid (:func:`window_phases` removes the 1 ms); 1000 -> 256 Hz: always 0.
 
     Parameters
     ----------
