@@ -184,14 +184,19 @@ def test_stream_stall_is_reported_as_an_event(tmp_path: Path, fast_path: Any) ->
     assert events.get("falling_behind", 0) >= 1
 
 
-class _SlowFirstCalls:
-    """A fast-path session whose first calls take ``delay_s`` longer (a stalled provider)."""
+class _ScriptedFastPath:
+    """A fast-path session whose first ``slow_calls`` calls take ``delay_s`` longer (a
+    stalled provider) and whose calls after ``good_calls`` fail (a lost device)."""
 
-    def __init__(self, session: Any, slow_calls: int, delay_s: float) -> None:
-        self.session, self.slow_calls, self.delay_s, self.calls = session, slow_calls, delay_s, 0
+    def __init__(self, session: Any, *, slow_calls: int = 0, delay_s: float = 0.0,
+                 good_calls: int | None = None) -> None:
+        self.session, self.slow_calls, self.delay_s, self.good_calls = session, slow_calls, delay_s, good_calls
+        self.calls = 0
 
     def run(self, eeg: np.ndarray) -> Any:
         self.calls += 1
+        if self.good_calls is not None and self.calls > self.good_calls:
+            raise RuntimeError("provider lost its device")
         if self.calls <= self.slow_calls:
             time.sleep(self.delay_s)
         return self.session.run(eeg)
@@ -205,7 +210,7 @@ def test_a_stalled_fast_path_catches_up_on_the_newest_window_and_counts_the_rest
     tmp_path: Path, fast_path: Any, thread: str
 ) -> None:
     sink = RecordingSink()
-    session = _SlowFirstCalls(fast_path, slow_calls=2, delay_s=0.45)
+    session = _ScriptedFastPath(fast_path, slow_calls=2, delay_s=0.45)
     engine = Engine(make_config(tmp_path), sinks=[sink], fast_path=session, slow_stages=False,
                     lsl_outputs=False, fast_path_thread=thread)
     summary = engine.run(4.0)
@@ -218,27 +223,11 @@ def test_a_stalled_fast_path_catches_up_on_the_newest_window_and_counts_the_rest
     assert abs(summary.windows + skipped - engine.acquisition.windows_delivered) <= 1
 
 
-class _FailingFastPath:
-    """A fast-path session whose provider fails on every call after the first few."""
-
-    def __init__(self, session: Any, good_calls: int) -> None:
-        self.session, self.good_calls, self.calls = session, good_calls, 0
-
-    def run(self, eeg: np.ndarray) -> Any:
-        self.calls += 1
-        if self.calls > self.good_calls:
-            raise RuntimeError("provider lost its device")
-        return self.session.run(eeg)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.session, name)
-
-
 @pytest.mark.parametrize("thread", ["acquisition", "own"])
 def test_a_failing_fast_path_stops_the_run_with_a_clear_message_and_a_complete_folder(
     tmp_path: Path, fast_path: Any, thread: str
 ) -> None:
-    session = _FailingFastPath(fast_path, good_calls=3)
+    session = _ScriptedFastPath(fast_path, good_calls=3)
     engine = Engine(make_config(tmp_path), fast_path=session, slow_stages=False, lsl_outputs=False,
                     fast_path_thread=thread)
     started = time.monotonic()
