@@ -106,11 +106,12 @@ def test_one_writer_one_reader_threads_see_consistent_samples() -> None:
     ring = RingBuffer(64, 2)
     total = 5_000
     errors: list[str] = []
+    stop = threading.Event()  # set by a failing reader and at the end: no thread outlives the test
 
     def writer() -> None:
         rng = np.random.default_rng(0)
         done = 0
-        while done < total:
+        while done < total and not stop.is_set():
             n = int(min(rng.integers(1, 20), total - done))
             if ring.total_written - ring.reader_index + n > ring.capacity:
                 time.sleep(1e-5)  # wait for the reader (no overflow in this test)
@@ -120,7 +121,7 @@ def test_one_writer_one_reader_threads_see_consistent_samples() -> None:
 
     def reader() -> None:
         nxt = 0
-        while nxt < total:
+        while nxt < total and not stop.is_set():
             avail = ring.total_written - nxt
             if avail <= 0:
                 time.sleep(1e-5)
@@ -128,14 +129,18 @@ def test_one_writer_one_reader_threads_see_consistent_samples() -> None:
             seg = ring.read(nxt, avail)
             if not np.array_equal(seg.data, ramp(nxt, avail, 2)[0]):
                 errors.append(f"bad data at {nxt}")
+                stop.set()
                 return
             nxt += avail
             ring.release(nxt)
 
-    threads = [threading.Thread(target=writer), threading.Thread(target=reader)]
+    threads = [threading.Thread(target=writer, daemon=True), threading.Thread(target=reader, daemon=True)]
     for th in threads:
         th.start()
+    deadline = time.monotonic() + 20
     for th in threads:
-        th.join(timeout=20)
+        th.join(timeout=max(0.0, deadline - time.monotonic()))
+    stop.set()
+    assert not any(th.is_alive() for th in threads), "writer or reader still running after 20 s"
     assert not errors
     assert ring.total_written == total and ring.overflowed_samples == 0

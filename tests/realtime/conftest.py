@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from brain3d.config import Config, load_config
+from tests.conftest import shipped_weights
 
 
 def make_config(tmp_path: Path, *overrides: str) -> Config:
@@ -19,4 +20,6 @@ def fast_path():
     """An open onnxruntime fast path (shipped weights, exported once)."""
     from export_onnx import open_fast_path
 
-    return open_fast_path(load_config(overrides=["onnx.providers=[cpu]", "onnx.warmup_runs=2"]))
+    config = load_config(overrides=["onnx.providers=[cpu]", "onnx.warmup_runs=2"])
+    shipped_weights(config.model.weights)  # never a silent untrained stand-in
+    return open_fast_path(config)

@@ -11,6 +11,7 @@ from brain3d.generate3d import LayoutGenerator, build_generator
 from brain3d.generate3d.checkpoint import save_denoiser
 from brain3d.generate3d.diffusion_generator import DiffusionGenerator
 from brain3d.generate3d.metrics import score_cloud
+from tests.conftest import shipped_weights
 
 
 def test_layout_backend_is_built_from_the_config() -> None:
@@ -46,8 +47,7 @@ def test_shap_e_without_weights_is_a_clear_error(tmp_path) -> None:
 def test_shipped_weights_reconstruct_held_out_scenes() -> None:
     """The shipped model on held-out simulated scenes (never trained on), true inputs."""
     config = load_config(overrides=["generator3d.fallback=error", "generator3d.threads=1"])
-    if not config.generator3d.weights.is_file():
-        pytest.fail(f"shipped weights {config.generator3d.weights} are missing; run brain3d train --stage generator3d --ship")
+    shipped_weights(config.generator3d.weights)
     from brain3d.sim.scenes import generate_scene
 
     gen = build_generator(config)
