@@ -6,7 +6,11 @@
 read in equal chunk sizes), paced in real time on the LSL clock:
 
 * at :meth:`~SimulatorSource.open` it picks ``t0 = pylsl.local_clock()``; sample ``i``
-  (0 = first) is stamped ``t0 + i / sfreq`` (computed from the index, no drift);
+  (0 = first) is stamped ``t0 + i / (sfreq * speed)`` (computed from the index, no drift);
+  ``speed`` (``source.simulate.speed``, default 1 = real time) > 1 runs faster than real
+  time with the convention of :class:`~brain3d.sim.lsl_stream.SimulationStreamer`: a
+  sample is stamped with the LSL time at which it is released, so latencies stay true,
+  while the nominal rate stays ``sfreq`` (the rate of the data, which filters need);
 * samples are released in blocks of ``chunk_samples`` when the block's *last* sample is
   due, so a read never returns samples from the future;
 * if the caller falls behind, the overdue blocks are generated at once (at most
@@ -53,7 +57,8 @@ class SimulatorSource(Source):
     config : SimulateSourceConfig, optional
         Rate (Hz), SNR (dB), subject, seed and mains frequency (Hz).
     chunk_samples : int, optional
-        Samples per released block; default 10 ms (5 samples at 500 Hz).
+        Samples per released block; default 10 ms of wall-clock time (5 samples at 500 Hz
+        and speed 1).
     onset_interval_s : float
         Mean time between stimulus onsets, seconds of stream time.
     max_catch_up_s : float
@@ -70,11 +75,14 @@ class SimulatorSource(Source):
     ) -> None:
         self.config = config or SimulateSourceConfig()
         self.sfreq = float(self.config.sfreq)
-        self.chunk_samples = int(chunk_samples or max(1, round(DEFAULT_CHUNK_S * self.sfreq)))
+        self.speed = float(self.config.speed)
+        #: Samples released per second of LSL clock (``sfreq * speed``), Hz.
+        self.release_rate = self.sfreq * self.speed
+        self.chunk_samples = int(chunk_samples or max(1, round(DEFAULT_CHUNK_S * self.release_rate)))
         if self.chunk_samples < 1:
             raise ValueError(f"chunk_samples must be >= 1, got {chunk_samples}")
         self.onset_interval_s = float(onset_interval_s)
-        self.max_catch_up_blocks = max(1, int(max_catch_up_s * self.sfreq / self.chunk_samples))
+        self.max_catch_up_blocks = max(1, int(max_catch_up_s * self.release_rate / self.chunk_samples))
         self._simulator: Any = None
         self._t0: float | None = None
         self._next_sample = 0
@@ -110,7 +118,7 @@ class SimulatorSource(Source):
         """LSL-clock timestamp of sample ``sample`` (0 = first), seconds."""
         if self._t0 is None:
             raise StreamError("SimulatorSource is not open; call open() first")
-        return self._t0 + sample / self.sfreq
+        return self._t0 + sample / self.release_rate
 
     def open(self) -> None:
         """Build the simulator and start the clock: sample 0 is due now (idempotent)."""
@@ -126,11 +134,12 @@ class SimulatorSource(Source):
         self._t0 = lsl_clock()
         logger.info(
             "SIMULATED EEG source (not a recording): subject %d, seed %d, %g Hz, SNR %g dB, "
-            "%d-sample blocks; t0 = %.6f s LSL clock",
+            "speed %gx, %d-sample blocks; t0 = %.6f s LSL clock",
             self.config.subject,
             self.config.seed,
             self.sfreq,
             self.config.snr_db,
+            self.speed,
             self.chunk_samples,
             self._t0,
         )
@@ -143,8 +152,8 @@ class SimulatorSource(Source):
 
     def _due_blocks(self, now: float) -> int:
         assert self._t0 is not None
-        # Samples whose time has come: i <= (now - t0) * sfreq.
-        due_samples = int(np.floor((now - self._t0) * self.sfreq)) + 1
+        # Samples whose time has come: i <= (now - t0) * sfreq * speed.
+        due_samples = int(np.floor((now - self._t0) * self.release_rate)) + 1
         return max(0, (due_samples - self._next_sample) // self.chunk_samples)
 
     def read(self, timeout: float = 0.0, min_samples: int = 1) -> Chunk | None:
@@ -156,7 +165,7 @@ class SimulatorSource(Source):
         -------
         Chunk or None
             ``data`` (n_samples, 64) float32 µV, ``timestamps`` (n_samples,) float64
-            LSL seconds ``t0 + i / sfreq``; None if no block became due in time.
+            LSL seconds ``t0 + i / (sfreq * speed)``; None if no block became due in time.
         """
         simulator = self._simulator
         if simulator is None or self._t0 is None:
@@ -190,13 +199,11 @@ class SimulatorSource(Source):
             chunk = simulator.read(self.chunk_samples)
             parts.append(chunk.data)
             for event in chunk.events:
-                stimuli.append(
-                    (self._t0 + event.sample / self.sfreq, int(event.scene_seed), event.description)
-                )
+                stimuli.append((self.sample_time(int(event.sample)), int(event.scene_seed), event.description))
         n = blocks * self.chunk_samples
         self._next_sample = first + n
         data = np.ascontiguousarray(np.concatenate(parts, axis=1).T, dtype=np.float32)
-        timestamps = self._t0 + np.arange(first, first + n, dtype=np.float64) / self.sfreq
+        timestamps = self._t0 + np.arange(first, first + n, dtype=np.float64) / self.release_rate
         if stimuli:
             with self._stim_lock:
                 self._stimuli.extend(stimuli)

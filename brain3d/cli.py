@@ -202,7 +202,9 @@ def _cmd_simulate(args: argparse.Namespace, config: Config) -> int:
     from brain3d.sim.lsl_stream import stream_simulation
 
     stats = stream_simulation(
-        config.source.simulate, args.duration, speed=args.speed, onset_interval_s=args.onset_interval,
+        config.source.simulate, args.duration,
+        speed=args.speed if args.speed is not None else config.source.simulate.speed,
+        onset_interval_s=args.onset_interval,
     )
     print(
         f"streamed {stats.samples_pushed} samples and {stats.markers_pushed} stimulus markers of SIMULATED EEG "
@@ -408,7 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Publish the closed-loop simulator as LSL outlets (EEG + markers with ground truth).",
     )
     simulate.add_argument("--duration", type=float, default=None, metavar="SECONDS", help="default: until Ctrl-C")
-    simulate.add_argument("--speed", type=float, default=1.0, help="faster than real time (default 1)")
+    simulate.add_argument("--speed", type=float, default=None,
+                          help="faster than real time (default: source.simulate.speed, 1)")
     simulate.add_argument("--onset-interval", type=float, default=1.0, metavar="SECONDS", help="stimulus every ... s")
     simulate.set_defaults(handler=_cmd_simulate)
 

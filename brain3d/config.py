@@ -120,6 +120,11 @@ class SimulateSourceConfig(_Section):
     subject: int = Field(0, ge=0)
     seed: int = 0
     line_freq: Literal[50, 60] = 50
+    speed: float = Field(
+        1.0, gt=0, le=100,
+        description="stream time per wall-clock time (1 = real time; > 1 for tests and demos): sample i "
+                    "is released and stamped at t0 + i / (sfreq * speed) on the LSL clock",
+    )
 
 
 class SourceConfig(_Section):

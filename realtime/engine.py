@@ -37,7 +37,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import logging
 import signal
 import threading
@@ -176,16 +176,26 @@ def _to_uint8_hwc(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.clip(np.rint((image.transpose(1, 2, 0) + 1.0) * 127.5), 0, 255).astype(np.uint8))
 
 
-def _factory_available(spec: str) -> bool:
-    """True when ``module:function`` can be imported here (the module may still be being written)."""
+def _check_factory(stage: str, spec: str) -> None:
+    """Import a configured stage's factory here, so that a broken install fails the start.
+
+    Raises
+    ------
+    BackendError
+        ``module:function`` cannot be imported (the import error's message is kept), or
+        the module has no such callable.
+    """
     module, _, attr = spec.partition(":")
     try:
-        if importlib.util.find_spec(module) is None:
-            return False
-        return callable(getattr(importlib.import_module(module), attr, None))
-    except Exception:  # noqa: BLE001 - a half-written package counts as unavailable
-        logger.debug("factory %s not importable", spec, exc_info=True)
-        return False
+        factory = getattr(importlib.import_module(module), attr, None)
+    except Exception as exc:  # noqa: BLE001 - any import failure is the user's to see
+        raise BackendError(
+            f"the {stage} stage cannot start: importing {module} failed ({type(exc).__name__}: {exc}). "
+            "Repair the installation (bash scripts/setup.sh), or run without the slow stages "
+            "(--fast-path-only)"
+        ) from exc
+    if not callable(factory):
+        raise BackendError(f"the {stage} stage cannot start: {module} has no callable {attr!r} (factory {spec!r})")
 
 
 class Engine:
@@ -205,8 +215,8 @@ class Engine:
         Ready describer / 3D generator (run in threads of this process). Default:
         built from ``config`` by ``brain3d.describe.build_describer`` and
         ``brain3d.generate3d.build_generator`` (in child processes unless
-        ``stage_mode="thread"``). A stage whose package is not installed is skipped
-        with a warning.
+        ``stage_mode="thread"``). A stage whose factory cannot be imported fails
+        :meth:`start` with the import error's message (never a silent run without it).
     session_dir : Path, optional
         Default: a new ``<output.dir>/<UTC time>-<source>/``.
     slow_stages : bool
@@ -216,7 +226,8 @@ class Engine:
     stage_mode : {"auto", "thread", "process"}
         Where stages built from the configuration run ("auto": process).
     stage_factories : dict, optional
-        ``{"description"|"cloud": "module:function"}`` overriding the factories.
+        ``{"description"|"cloud": "module:function"}`` overriding the factories; None
+        turns that stage off.
     lsl_outputs : bool
         Publish the latent and event streams.
     health : HealthSettings, optional
@@ -248,7 +259,7 @@ class Engine:
         slow_stages: bool = True,
         fast_path: Any = None,
         stage_mode: StageMode = "auto",
-        stage_factories: dict[str, str] | None = None,
+        stage_factories: dict[str, str | None] | None = None,
         lsl_outputs: bool = True,
         health: HealthSettings | None = None,
         wait_for_stages_s: float | None = None,
@@ -269,7 +280,7 @@ class Engine:
         self.slow_stages = bool(slow_stages)
         self._fast_path = fast_path
         self.stage_mode = stage_mode
-        self.factories = {**DEFAULT_FACTORIES, **(stage_factories or {})}
+        self.factories: dict[str, str | None] = {**DEFAULT_FACTORIES, **(stage_factories or {})}
         self.lsl_outputs_enabled = bool(lsl_outputs)
         self.health = health or HealthSettings()
         self.wait_for_stages_s = wait_for_stages_s
@@ -396,11 +407,14 @@ class Engine:
         description = self.source.description
         self._simulated = bool(description.simulated)
         self._sfreq = float(description.sfreq)
-        self._due_early_s = 1.0 / self._sfreq if self._sfreq > 0 else 0.0
+        # a simulator faster than real time stamps samples at sfreq * speed on the LSL clock
+        speed = float(getattr(self.source, "speed", 1.0))
+        self._hop_s = config.window.hop / config.window.sfreq / speed
+        self._due_early_s = 1.0 / (self._sfreq * speed) if self._sfreq > 0 else 0.0
         self._source_name = f"{config.source.kind}: {description.name}" + (
             " (SIMULATED EEG, not recorded)" if self._simulated else "")
         if LiveScorer.supports(self.source):
-            self.scorer = LiveScorer(self.source, tolerance_s=config.window.hop / config.window.sfreq / 2)
+            self.scorer = LiveScorer(self.source, tolerance_s=self._hop_s / 2)
         if self.lsl_outputs_enabled:
             from realtime.lsl_outputs import LSLOutputs
 
@@ -424,11 +438,9 @@ class Engine:
         if instance is not None:
             return InThreadRunner(job, instance=instance, pacing=pacing)
         spec = self.factories[name]
-        if not _factory_available(spec):
-            logger.warning("the %s stage is unavailable (%s cannot be imported); running without it",
-                           name, spec)
-            self._event("stage_unavailable", "engine", {"stage": name, "factory": spec})
+        if spec is None:  # turned off by the caller
             return None
+        _check_factory(name, spec)
         section = self.config.describer if name == "description" else self.config.generator3d
         threads = int(getattr(section, "threads", 1) or 1)
         if self.stage_mode == "thread":

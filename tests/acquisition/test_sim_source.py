@@ -16,12 +16,16 @@ from brain3d.sim.lsl_stream import make_simulator
 pylsl = pytest.importorskip("pylsl")
 
 
-def test_paced_data_and_stimuli() -> None:
-    config = SimulateSourceConfig(sfreq=250.0, seed=7)
+@pytest.mark.parametrize("speed", [1.0, 4.0])
+def test_paced_data_and_stimuli(speed: float) -> None:
+    """At speed s, sample i is released and stamped at t0 + i / (250 Hz * s); the data are the same."""
+    config = SimulateSourceConfig(sfreq=250.0, seed=7, speed=speed)
     source = SimulatorSource(config, onset_interval_s=0.3)
+    rate = 250.0 * speed
     with source:
         desc = source.description
         assert desc.simulated and desc.channel_names == tuple(STANDARD_64) and desc.units == "uV"
+        assert desc.sfreq == 250.0  # the nominal rate of the data, whatever the speed
         chunks = []
         stimuli = []
         t_start = pylsl.local_clock()
@@ -36,10 +40,10 @@ def test_paced_data_and_stimuli() -> None:
     data = np.concatenate([c.data for c in chunks])
     ts = np.concatenate([c.timestamps for c in chunks])
     assert data.dtype == np.float32 and data.shape[1] == 64
-    # paced in real time: about as many samples as time elapsed since open
+    # paced on the clock: about as many samples as time elapsed since open, times the speed
     elapsed = t_end - source.start_time
-    assert abs(len(ts) - elapsed * 250) <= 20
-    np.testing.assert_allclose(ts, source.start_time + np.arange(len(ts)) / 250.0)
+    assert abs(len(ts) - elapsed * rate) <= 20 * speed
+    np.testing.assert_allclose(ts, source.start_time + np.arange(len(ts)) / rate)
     # same data as the LSL streamer's simulator, read in equal blocks
     reference = make_simulator(config, 0.3)
     ref = np.concatenate(
@@ -48,9 +52,9 @@ def test_paced_data_and_stimuli() -> None:
     ).T
     np.testing.assert_array_equal(data, ref)
     # stimuli: onset times are sample timestamps, ground-truth descriptions
-    assert len(stimuli) >= 3
+    assert len(stimuli) >= 3 * speed
     for t, seed, description in stimuli:
-        i = int(round((t - source.start_time) * 250))
+        i = int(round((t - source.start_time) * rate))
         assert ts[i] == pytest.approx(t, abs=1e-9)
         assert isinstance(seed, int) and isinstance(description, Description)
 

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from brain3d.results import Cloud, Decoded, Described
+from brain3d.normalization import prepare_windows
+from brain3d.results import Cloud, Decoded, Described, Window
 from realtime.engine import Engine, RunSummary
 from realtime.sinks import EngineStatus
 from tests.realtime.conftest import make_config
@@ -96,6 +97,37 @@ def test_simulator_run_fills_a_complete_session_folder(tmp_path: Path, fast_path
     saved = json.loads((folder / "summary.json").read_text())
     assert saved["windows"] == summary.windows and saved["stages"]["inference"]["count"] == summary.windows
     assert (folder / "config.yaml").is_file()
+
+
+class WindowKeepingEngine(Engine):
+    """The engine, keeping a copy of every window the acquisition hands it (by sequence number)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.windows: dict[int, np.ndarray] = {}
+
+    def _on_window(self, window: Window) -> None:
+        self.windows[window.seq] = np.array(window.data, copy=True)  # ring-buffer views are reused
+        super()._on_window(window)
+
+
+@pytest.mark.parametrize("fast_path_thread", ["acquisition", "own"])
+def test_each_decoded_window_is_the_fast_path_on_the_prepared_window(
+        tmp_path: Path, fast_path: Any, fast_path_thread: str) -> None:
+    """The live input is prepare_windows(window) with the configured reference and normalisation."""
+    sink = RecordingSink()
+    config = make_config(tmp_path)
+    engine = WindowKeepingEngine(config, sinks=[sink], fast_path=fast_path, slow_stages=False, lsl_outputs=False,
+                                 fast_path_thread=fast_path_thread)  # type: ignore[arg-type]
+    engine.run(2.5)
+    assert len(sink.decoded) >= 8
+    prep = config.preprocessing
+    for decoded in sink.decoded:
+        window = engine.windows[decoded.seq]
+        expected = fast_path.run(prepare_windows(window, prep.reference, prep.normalization))
+        np.testing.assert_allclose(decoded.latent, expected.latent[0], rtol=0, atol=1e-5)
+        image = np.clip(np.rint((expected.image[0].transpose(1, 2, 0) + 1.0) * 127.5), 0, 255)
+        assert np.abs(decoded.image.astype(int) - image.astype(int)).max() <= 1
 
 
 def test_slow_stages_take_the_newest_input_and_the_fast_path_keeps_its_rate(tmp_path: Path, fast_path: Any) -> None:

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from brain3d.errors import BackendError
 from realtime.engine import Engine
 from tests.realtime.conftest import make_config
+from tests.realtime.fakes import FakeDescriber
 
 FACTORIES = {"description": "tests.realtime.fakes:build_fake_describer",
              "cloud": "tests.realtime.fakes:build_fake_generator"}
@@ -59,19 +61,37 @@ def test_thread_mode_builds_stages_from_the_factories_in_this_process(tmp_path: 
     assert all(w.runner.instance.closed for w in engine.workers.values())  # built here, closed here
 
 
-def test_a_missing_stage_package_is_reported_and_the_run_goes_on(tmp_path: Path, fast_path: Any) -> None:
-    factories = {"description": "no_such_package_xyz:build", "cloud": "tests.realtime.fakes:no_such_factory"}
+@pytest.mark.parametrize(("factories", "message"), [
+    ({"description": "no_such_package_xyz:build"},
+     "description stage cannot start: importing no_such_package_xyz failed (ModuleNotFoundError: "
+     "No module named 'no_such_package_xyz')"),
+    ({"cloud": "tests.realtime.fakes:no_such_factory"},
+     "cloud stage cannot start: tests.realtime.fakes has no callable 'no_such_factory'"),
+    ({"cloud": "tests.realtime.broken_stage:build"},
+     "cloud stage cannot start: importing tests.realtime.broken_stage failed (ImportError: "
+     "cannot import name 'no_such_name' from 'brain3d.generate3d'"),
+])
+def test_a_configured_stage_that_cannot_be_imported_fails_the_start_with_the_import_error(
+        tmp_path: Path, fast_path: Any, factories: dict[str, str], message: str) -> None:
     engine = Engine(make_config(tmp_path), fast_path=fast_path, stage_factories=factories, lsl_outputs=False)
+    with pytest.raises(BackendError) as caught:
+        engine.start()
+    assert message in str(caught.value)
+    assert engine.acquisition is None and not engine.workers  # nothing left running
+
+
+def test_a_stage_turned_off_by_the_caller_is_not_built(tmp_path: Path, fast_path: Any) -> None:
+    engine = Engine(make_config(tmp_path), fast_path=fast_path, describer=FakeDescriber(),
+                    stage_factories={"cloud": None}, lsl_outputs=False)
     summary = engine.run(1.5)
-    assert summary.error is None and summary.stage_modes == {} and summary.events["stage_unavailable"] == 2
+    assert summary.error is None and list(engine.workers) == ["description"]
 
 
 def test_a_stage_busy_too_long_while_inputs_wait_is_reported_stuck(tmp_path: Path, fast_path: Any) -> None:
     from realtime.engine import HealthSettings
-    from tests.realtime.fakes import FakeDescriber
 
     engine = Engine(make_config(tmp_path), fast_path=fast_path, describer=FakeDescriber(delay_s=2.5),
-                    slow_stages=True, stage_factories={"cloud": "no_such_package_xyz:build"}, lsl_outputs=False,
+                    slow_stages=True, stage_factories={"cloud": None}, lsl_outputs=False,
                     health=HealthSettings(stuck_s=0.8))
     summary = engine.run(3.0)
     assert summary.events.get("stage_stuck", 0) >= 1 and summary.error is None
@@ -79,8 +99,7 @@ def test_a_stage_busy_too_long_while_inputs_wait_is_reported_stuck(tmp_path: Pat
 
 
 def test_missing_weights_stop_the_run_at_once_without_pointless_restarts(tmp_path: Path, fast_path: Any) -> None:
-    factories = {"description": "tests.realtime.fakes:build_describer_without_weights",
-                 "cloud": "no_such_package_xyz:build"}
+    factories = {"description": "tests.realtime.fakes:build_describer_without_weights", "cloud": None}
     engine = Engine(make_config(tmp_path), fast_path=fast_path, stage_factories=factories, stage_mode="thread",
                     lsl_outputs=False)
     summary = engine.run(30.0)
