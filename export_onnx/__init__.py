@@ -13,13 +13,14 @@ from export_onnx.fastpath import (
     open_fast_path,
 )
 from export_onnx.metadata import FastPathMetadata, read_metadata
-from export_onnx.parity import ParityReport, check_parity, realistic_eeg
-from export_onnx.precision import (
+from export_onnx.parity import (
     PARITY_TOLERANCE,
-    convert_precision,
-    resolve_precision,
-    variant_path,
+    ParityReport,
+    ParityTolerance,
+    check_parity,
+    realistic_eeg,
 )
+from export_onnx.precision import convert_precision, resolve_precision, variant_path
 from export_onnx.session import FastPathOutput, FastPathSession, resolve_providers
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "FastPathSession",
     "LoadedModel",
     "ParityReport",
+    "ParityTolerance",
     "check_parity",
     "configured_precision",
     "convert_precision",

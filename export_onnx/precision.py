@@ -2,7 +2,7 @@
 
 - ``fp16``: weights and activations in half precision, inputs/outputs kept float32
   (``keep_io_types``), for GPU execution providers. Tolerance against torch fp32:
-  see :data:`PARITY_TOLERANCE`.
+  see :data:`export_onnx.parity.PARITY_TOLERANCE`.
 - ``int8``: dynamic INT8 quantisation of the MatMul/Gemm (Linear) weights with
   onnxruntime's quantiser; the convolutions stay fp32. On this CPU the Linear layers
   dominate batch-1 time because their 7 M weights are read from memory every window;
@@ -41,21 +41,6 @@ AUTO_PRECISION: dict[str, Precision] = {
     "CUDAExecutionProvider": "fp32",
     "TensorrtExecutionProvider": "fp32",
 }
-
-#: Max abs error allowed against torch fp32 (eval mode), per precision and output.
-#: fp32 is the issue's 1e-4. fp16 carries ~3 significant digits through 9 layers
-#: (measured on the shipped weights: latent 5.3e-3, image 1.5e-3). int8 quantises the
-#: Linear weights per tensor, a real accuracy cost: measured on the shipped weights,
-#: latent 0.21 (latent std ~4, so ~5 %) and image 0.038 (~2 % of the [-1, 1] range);
-#: the tolerance leaves about 2x headroom over that measurement. int8_static quantises
-#: every layer with calibrated activation scales: measured latent 0.51, image 0.13.
-PARITY_TOLERANCE: dict[str, dict[str, float]] = {
-    "fp32": {"latent": 1e-4, "image": 1e-4},
-    "fp16": {"latent": 5e-2, "image": 2e-2},
-    "int8": {"latent": 5e-1, "image": 8e-2},
-    "int8_static": {"latent": 1.0, "image": 0.25},
-}
-
 
 def variant_path(fp32_path: str | os.PathLike[str], precision: Precision) -> Path:
     """Where the ``precision`` variant of an fp32 graph is kept (beside it)."""

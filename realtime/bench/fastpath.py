@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -155,8 +156,10 @@ def measure_fastpath(
                 section.add_latency(key, time_calls(lambda s=session: s.run(window), runs, warmup, budget_s),
                                     device=provider)  # fmt: skip
                 parity = check_parity(model, path, providers=(name, "cpu"), raise_on_failure=False)
-                gpu_parity[key] = {"max_abs_error": parity.worst, "tolerance": parity.tolerance,
-                                   "passed": parity.passed, "provider": parity.provider}  # fmt: skip
+                gpu_parity[key] = {"max_abs_error": parity.worst,
+                                   "tolerance": {k: asdict(v) for k, v in parity.tolerance.items()},
+                                   "passed": parity.passed, "summary": parity.summary(),
+                                   "provider": parity.provider}  # fmt: skip
                 tick(f"onnxruntime {name} {precision}")
         if gpu_parity:
             section.info["gpu_parity_vs_torch_cpu_fp32"] = gpu_parity

@@ -178,3 +178,22 @@ def test_converting_a_foreign_graph_is_refused(tmp_path):
         convert_precision(path, "int8")
     with pytest.raises(ModelLoadError, match="brain3d export"):
         read_metadata(path)
+
+
+def test_spread_relative_bounds_catch_a_zero_latent_and_an_input_blind_image():
+    from export_onnx.parity import OutputAgreement
+
+    rng = np.random.default_rng(0)
+    latent = 0.3 * rng.standard_normal((8, 512))  # small latents: a zero latent is 'close' in absolute terms
+    bounds = PARITY_TOLERANCE["int8_static"]
+    near = OutputAgreement.of(latent, latent + 0.01 * rng.standard_normal(latent.shape))
+    assert not near.problems(bounds["latent"])
+    zero = OutputAgreement.of(latent, np.zeros_like(latent))
+    assert zero.max_abs < 1.5 and np.isnan(zero.corr)
+    assert any("RMS error 1.000" in p for p in zero.problems(bounds["latent"]))
+    image = np.tanh(rng.standard_normal((8, 3, 16, 16)) + 2 * rng.standard_normal((1, 3, 16, 16)))
+    blind = OutputAgreement.of(image, np.broadcast_to(image.mean(axis=0), image.shape))
+    assert blind.corr > 0.5  # the mean image alone correlates with every image ...
+    assert any("input-dependent correlation" in p for p in blind.problems(bounds["image"]))  # ... but not with the input
+    single = OutputAgreement.of(image[:1], image[:1])
+    assert single.input_corr is None and not single.problems(bounds["image"])

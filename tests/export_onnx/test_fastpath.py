@@ -16,7 +16,7 @@ from export_onnx import (
     resolve_precision,
     variant_path,
 )
-from tests.conftest import REPO_ROOT, make_model
+from tests.conftest import REPO_ROOT, make_model, shipped_weights
 
 
 def _config(tmp_path, *overrides):
@@ -119,3 +119,24 @@ def test_static_int8_graph_built_without_the_current_rewrites_is_re_exported(tmp
     assert "stale export" in " ".join(read_metadata(path).mismatches(config))
     path, parity = ensure_exported(config)
     assert parity is not None and read_metadata(path).rewrites == ("conv_transpose_k4s2p1_to_subpixel",)
+
+
+@pytest.mark.parametrize("precision", ["auto", "int8"])
+def test_the_graph_a_run_opens_agrees_with_the_shipped_weights(precision):
+    """The session ``brain3d run`` uses (shipped weights; auto = int8_static on the CPU), checked
+    against torch on held-out SIMULATED windows as the live path prepares them, with bounds
+    relative to each output's spread and correlations (export_onnx.parity.PARITY_TOLERANCE)."""
+    from export_onnx import check_parity
+    from export_onnx.calibration import simulated_calibration_windows
+
+    config = load_config(overrides=["onnx.providers=[cpu]", "onnx.warmup_runs=1", f"onnx.precision={precision}"])
+    shipped_weights(config.model.weights)
+    session = open_fast_path(config)
+    assert session.metadata.precision == ("int8_static" if precision == "auto" else "int8")
+    windows = simulated_calibration_windows(32, config.window.samples, config.window.sfreq, seed=12345)
+    report = check_parity(load_model(config).model, session, batch_sizes=(8,), inputs={"simulated": windows},
+                          raise_on_failure=False)
+    assert report.passed, report.summary()
+    simulated = {key: a for key, a in report.agreement.items() if key.startswith("simulated/")}
+    # the shipped decoder's outputs depend on the input: the input-dependent part is checked too
+    assert len(simulated) == 2 and all(a.input_corr is not None for a in simulated.values()), report.summary()
