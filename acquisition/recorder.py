@@ -57,6 +57,10 @@ if TYPE_CHECKING:  # pylsl is only needed by record_streams
 logger = logging.getLogger(__name__)
 
 _MAX_FLUSH_INTERVAL_S = 1.0
+#: Syncs are due this share of ``flush_interval_s`` early, so that the writer's wake-up
+#: latency and the write before the sync never stretch the gap between two syncs past
+#: ``flush_interval_s``.
+_SYNC_EARLY_FRACTION = 0.1
 #: Queued sample bytes that wake the writer before its ``write_interval_s`` is up.
 _WAKE_BACKLOG_BYTES = 2**20
 _DEFAULT_WRITE_INTERVAL_S = 0.1
@@ -121,7 +125,9 @@ class Recorder:
         Bound of the queue between callers and the writer thread, in payload
         bytes (default 64 MiB, i.e. ~4 min of 64-channel float32 EEG at 1 kHz).
     flush_interval_s : float
-        Seconds between ``fsync`` calls, in (0, 1].
+        Longest time between two ``fsync`` calls while data is being written, seconds,
+        in (0, 1] (syncs are due a tenth of it early, so wake-up latency does not
+        stretch the gap).
     write_interval_s : float, optional
         Seconds the writer thread lets samples gather before it writes them, in
         (0, ``flush_interval_s``]; default 0.1 s (or ``flush_interval_s`` if shorter).
@@ -394,13 +400,18 @@ class Recorder:
     def _run(self) -> None:
         w = self._writer
         last_sync = last_boundary = time.monotonic()
+        sync_period = self._flush_interval * (1.0 - _SYNC_EARLY_FRACTION)
         dirty = False
         try:
             while True:
                 with self._cond:
                     if not self._closing:
-                        # samples gather for write_interval; headers, offsets, a backlog and close notify
-                        self._cond.wait(timeout=self._write_interval)
+                        # samples gather for write_interval; headers, offsets, a backlog and close
+                        # notify; written data wakes the writer in time for its sync
+                        timeout = self._write_interval
+                        if dirty:
+                            timeout = min(timeout, max(0.0, last_sync + sync_period - time.monotonic()))
+                        self._cond.wait(timeout=timeout)
                     items = list(self._queue)
                     self._queue.clear()
                     closing = self._closing
@@ -430,7 +441,7 @@ class Recorder:
                 if freed:
                     with self._cond:
                         self._pending_bytes -= freed
-                if dirty and (now - last_sync >= self._flush_interval or closing):
+                if dirty and (now - last_sync >= sync_period or closing):
                     w.sync()
                     self._fsyncs += 1
                     dirty = False

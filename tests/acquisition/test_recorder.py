@@ -179,6 +179,33 @@ def test_pushing_samples_does_not_wake_the_writer_for_each_push(tmp_path: Path) 
     np.testing.assert_array_equal(eeg["time_series"][:, 0], np.arange(n, dtype=np.float32))
 
 
+@pytest.mark.parametrize("flush_interval_s", [0.2, 0.5])
+def test_fsync_runs_at_least_every_flush_interval_while_recording(tmp_path: Path, flush_interval_s: float) -> None:
+    """Periodic fsync, not only at close: a power cut loses at most one flush interval."""
+    rec = Recorder(tmp_path / "r.xdf", flush_interval_s=flush_interval_s)
+    sid = rec.add_stream(name="EEG", channel_count=4, nominal_srate=500.0, channel_format="float32")
+    syncs: list[float] = []
+    sync = rec._writer.sync
+
+    def timed_sync() -> None:
+        syncs.append(time.monotonic())
+        sync()
+
+    rec._writer.sync = timed_sync  # type: ignore[method-assign]
+    started = time.monotonic()
+    i = 0
+    while time.monotonic() - started < 2.5:  # 2.5 s of 10-sample chunks at 500 Hz
+        rec.push(sid, np.full((10, 4), i, dtype=np.float32), i / 50.0 + np.arange(10) / 500.0)
+        i += 1
+        time.sleep(0.02)
+    last_push = time.monotonic()
+    rec.close()
+    during = [t for t in syncs if t <= last_push]
+    assert len(during) >= int(2.5 / flush_interval_s) - 1, syncs
+    gaps = np.diff([started, *during, last_push])
+    assert gaps.max() <= flush_interval_s, f"longest time without fsync {gaps.max():.3f} s: {np.round(gaps, 3)}"
+
+
 def test_sigkill_loses_at_most_the_last_second(tmp_path: Path) -> None:
     path = tmp_path / "recording.xdf"
     env = dict(os.environ, LSLAPICFG=str(REPO / "tests" / "lsl_api.cfg"))
