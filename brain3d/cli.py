@@ -89,6 +89,7 @@ def _cmd_export(args: argparse.Namespace, config: Config) -> int:
         "normalization": metadata.normalization,
         "weights_sha256": metadata.weights_sha256,
         "trained_weights": metadata.trained,
+        "weights": metadata.weights_label,
         "parity": parity.summary() if parity is not None else "up to date (not re-exported; use --force)",
     }
     print(json.dumps(summary, indent=2))
@@ -142,9 +143,9 @@ def _cmd_run(args: argparse.Namespace, config: Config) -> int:
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2, default=str))
-    weights = "trained (on SIMULATED EEG)" if summary.trained_weights else "UNTRAINED (no checkpoint)"
     print(f"source        : {summary.source}")
-    print(f"fast path     : onnxruntime {summary.provider}, {summary.precision}, {weights} weights")
+    print(f"fast path     : onnxruntime {summary.provider}, {summary.precision}")
+    print(f"weights       : {summary.weights}")
     print(f"slow stages   : {', '.join(f'{k}={v} ({summary.stage_modes[k]})' for k, v in summary.backends.items()) or 'none'}")
     print(f"windows       : {summary.windows} decoded, {summary.windows_unusable} unusable, "
           f"{summary.samples_received} samples in {summary.duration_s:.1f} s; "
@@ -343,16 +344,20 @@ def _write_json(result: dict[str, Any], path: Path | None) -> None:
 
 
 def _cmd_calibrate(args: argparse.Namespace, config: Config) -> int:
-    from brain3d.models import save_checkpoint
+    from brain3d.models import read_checkpoint, save_checkpoint, training_data
     from brain3d.training.simulated import calibrate_simulated_subject
 
     recipe = _recipe(args)
-    model = _load_trained(config, args.weights)
+    weights = args.weights or config.model.weights
+    model = _load_trained(config, weights)
     result = calibrate_simulated_subject(model, recipe.data, args.data_dir, subject=args.subject, minutes=args.minutes)
+    calibration_data = f"SIMULATED EEG of new simulated subject {args.subject} ({args.minutes:g} min), not recorded EEG"
     if args.output is not None:
-        save_checkpoint(result.model, args.output, {"calibrated_subject": str(args.subject)})
+        base = training_data(read_checkpoint(weights)[2])
+        save_checkpoint(result.model, args.output, {"calibrated_subject": str(args.subject),
+                                                    "data": f"{base}; calibrated on {calibration_data}"})
     print(json.dumps({
-        "data": "SIMULATED EEG (new simulated subject), not recorded EEG",
+        "data": calibration_data,
         "subject": args.subject, "calibration_trials": result.n_calibration_trials,
         "calibrated_parameters": result.calibrated_parameters,
         "before": result.before.to_dict(), "after": result.after.to_dict(),

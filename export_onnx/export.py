@@ -50,7 +50,8 @@ def quiet_exporter() -> Iterator[None]:
 
 
 def build_metadata(
-    model: Brain3D, *, normalization: str, trained: bool, opset: int, weights_sha256: str | None = None
+    model: Brain3D, *, normalization: str, trained: bool, opset: int, weights_sha256: str | None = None,
+    training_data: str = "",
 ) -> FastPathMetadata:
     """Metadata describing ``model`` as an exported fp32 graph."""
     cfg = model.config
@@ -63,6 +64,7 @@ def build_metadata(
         normalization=normalization,
         weights_sha256=weights_sha256 or state_dict_sha256(model.state_dict()),
         trained=trained,
+        training_data=training_data,
         precision="fp32",
         opset=opset,
         torch_version=torch.__version__,
@@ -87,6 +89,7 @@ def export_fast_path(
     trained: bool,
     opset: int = 18,
     weights_sha256: str | None = None,
+    training_data: str = "",
 ) -> FastPathMetadata:
     """Export ``model`` (in eval mode) to ``path`` with its metadata.
 
@@ -104,6 +107,9 @@ def export_fast_path(
         ONNX opset.
     weights_sha256 : str, optional
         Hash of the source checkpoint; computed from the model when omitted.
+    training_data : str
+        What trained the weights (:func:`brain3d.models.training_data` of the
+        checkpoint, or the UNTRAINED label), carried into the metadata.
 
     Returns
     -------
@@ -112,7 +118,8 @@ def export_fast_path(
     """
     module = copy.deepcopy(model).eval()
     metadata = build_metadata(
-        module, normalization=normalization, trained=trained, opset=opset, weights_sha256=weights_sha256
+        module, normalization=normalization, trained=trained, opset=opset, weights_sha256=weights_sha256,
+        training_data=training_data,
     )
     # Batch 2 as the example: torch.export specialises sizes 0 and 1, which would pin
     # the batch axis instead of leaving it dynamic.

@@ -23,6 +23,9 @@ from brain3d.models import (
     load_checkpoint,
     read_checkpoint,
     state_dict_sha256,
+    training_data,
+    untrained_label,
+    weights_label,
 )
 from export_onnx.calibration import (
     DEFAULT_CALIBRATION_WINDOWS,
@@ -52,12 +55,21 @@ class LoadedModel:
         Hash of the weights (the checkpoint's, or of the random init).
     source : str
         Checkpoint path, or ``untrained (seed N)``.
+    training_data : str
+        What trained the weights, from the checkpoint's metadata
+        (:func:`brain3d.models.training_data`), or the UNTRAINED label.
     """
 
     model: Brain3D
     trained: bool
     weights_sha256: str
     source: str
+    training_data: str
+
+    @property
+    def label(self) -> str:
+        """The weights in one line (:func:`brain3d.models.weights_label`)."""
+        return weights_label(self.trained, self.training_data)
 
 
 def load_model(config: Config) -> LoadedModel:
@@ -71,7 +83,8 @@ def load_model(config: Config) -> LoadedModel:
     path = config.model.weights
     if path.is_file():
         model = load_checkpoint(path)
-        weights_hash = read_checkpoint(path)[2]["weights_sha256"]
+        checkpoint_metadata = read_checkpoint(path)[2]
+        weights_hash = checkpoint_metadata["weights_sha256"]
         problems = build_metadata(
             model, normalization=config.preprocessing.normalization, trained=True,
             opset=config.onnx.opset, weights_sha256=weights_hash,
@@ -81,7 +94,7 @@ def load_model(config: Config) -> LoadedModel:
                 f"checkpoint {path} does not fit the configuration: " + "; ".join(problems)
                 + ". Fix the config or train a model for it with `brain3d train`"
             )
-        return LoadedModel(model, True, weights_hash, str(path))
+        return LoadedModel(model, True, weights_hash, str(path), training_data(checkpoint_metadata))
     logger.warning(
         "no trained checkpoint at %s: using UNTRAINED weights (seed %d); decoded images "
         "are meaningless until a checkpoint is trained or shipped",
@@ -89,7 +102,8 @@ def load_model(config: Config) -> LoadedModel:
     )
     torch.manual_seed(config.model.seed)
     model = Brain3D(Brain3DConfig.from_app_config(config)).eval()
-    return LoadedModel(model, False, state_dict_sha256(model.state_dict()), f"untrained (seed {config.model.seed})")
+    return LoadedModel(model, False, state_dict_sha256(model.state_dict()), f"untrained (seed {config.model.seed})",
+                       untrained_label(config.model.seed))
 
 
 def configured_precision(config: Config) -> Precision:
@@ -152,7 +166,7 @@ def ensure_exported(
     loaded = loaded or load_model(config)
     if not force and target.is_file():
         try:
-            problems = read_metadata(target).mismatches(config, loaded.weights_sha256)
+            problems = read_metadata(target).mismatches(config, loaded.weights_sha256, loaded.training_data)
         except ModelLoadError as exc:
             problems = [str(exc)]
         if not problems:
@@ -161,6 +175,7 @@ def ensure_exported(
     export_fast_path(
         loaded.model, fp32_path, normalization=config.preprocessing.normalization,
         trained=loaded.trained, opset=config.onnx.opset, weights_sha256=loaded.weights_sha256,
+        training_data=loaded.training_data,
     )
     calibration = calibration_windows(config) if precision == "int8_static" else None
     path = convert_precision(fp32_path, precision, calibration=calibration)

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from brain3d.config import Config
 from brain3d.errors import ModelLoadError
+from brain3d.models.checkpoint import UNKNOWN_TRAINING_DATA, weights_label
 from export_onnx.rewrite import REWRITES_FOR_PRECISION
 
 METADATA_KEY = "brain3d"
@@ -45,6 +46,11 @@ class FastPathMetadata(BaseModel):
         Hash of the checkpoint tensors the graph was exported from.
     trained : bool
         False for randomly initialised weights (no trained checkpoint available).
+    training_data : str
+        What trained the weights, from the checkpoint's own metadata
+        (:func:`brain3d.models.training_data`), or the UNTRAINED label; shown wherever
+        the weights are named (run summary, LSL stream metadata, viewer). Empty in
+        graphs exported before the label existed (such graphs are re-exported).
     precision : {"fp32", "fp16", "int8", "int8_static"}
         Numeric variant of the graph.
     image_range : tuple of float
@@ -67,6 +73,7 @@ class FastPathMetadata(BaseModel):
     units: str = "uV"
     weights_sha256: str
     trained: bool
+    training_data: str = ""
     precision: Literal["fp32", "fp16", "int8", "int8_static"] = "fp32"
     opset: int
     torch_version: str
@@ -78,7 +85,14 @@ class FastPathMetadata(BaseModel):
         """Number of input channels."""
         return len(self.channel_names)
 
-    def mismatches(self, config: Config, weights_sha256: str | None = None) -> list[str]:
+    @property
+    def weights_label(self) -> str:
+        """The weights in one line, e.g. ``trained on SIMULATED EEG ...`` or ``UNTRAINED ...``."""
+        return weights_label(self.trained, self.training_data or UNKNOWN_TRAINING_DATA)
+
+    def mismatches(
+        self, config: Config, weights_sha256: str | None = None, training_data: str | None = None
+    ) -> list[str]:
         """Every way this graph disagrees with ``config`` (empty when it fits).
 
         Parameters
@@ -88,6 +102,9 @@ class FastPathMetadata(BaseModel):
         weights_sha256 : str, optional
             Hash of the configured checkpoint, when one exists; a different hash means
             the graph is stale.
+        training_data : str, optional
+            The configured checkpoint's data label; a different label means the graph
+            would name its weights wrongly (stale).
         """
         problems = []
         if [c.lower() for c in self.channel_names] != [c.lower() for c in config.channels.names]:
@@ -119,6 +136,11 @@ class FastPathMetadata(BaseModel):
             problems.append(
                 f"weights: graph exported from {self.weights_sha256[:12]}, configured "
                 f"checkpoint is {weights_sha256[:12]} (stale export)"
+            )
+        if training_data is not None and training_data != self.training_data:
+            problems.append(
+                f"training data: graph says {self.training_data or 'nothing'!r}, the checkpoint says "
+                f"{training_data!r} (stale export)"
             )
         return problems
 

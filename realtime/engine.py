@@ -118,7 +118,9 @@ class HealthSettings:
 @dataclass
 class RunSummary:
     """What one run did (``summary.json``). Latencies in ms on the LSL clock, from the
-    window's last sample to each stage's result."""
+    window's last sample to each stage's result. ``weights`` names the fast path's weights
+    and what trained them, from the checkpoint's own metadata (``trained on ...`` or
+    ``UNTRAINED ...``)."""
 
     session_dir: str
     source: str
@@ -126,6 +128,7 @@ class RunSummary:
     provider: str
     precision: str
     trained_weights: bool
+    weights: str
     duration_s: float
     windows: int
     windows_unusable: int
@@ -418,7 +421,7 @@ class Engine:
         if self.lsl_outputs_enabled:
             from realtime.lsl_outputs import LSLOutputs
 
-            self.lsl = LSLOutputs(config.model.latent_dim, simulated=self._simulated)
+            self.lsl = LSLOutputs(config.model.latent_dim, simulated=self._simulated, weights=self._weights_label())
             self._sinks.append(self.lsl)
         self._sinks.extend(self._extra_sinks)
         if self.player is not None:
@@ -784,6 +787,11 @@ class Engine:
                             skipped=self._skipped().get(stage, 0),
                             errors=worker.counters.errors if worker is not None else 0)
 
+    def _weights_label(self) -> str:
+        """The fast path's weights in one line (from the graph's metadata)."""
+        metadata = getattr(self._fast_path, "metadata", None)
+        return str(getattr(metadata, "weights_label", "")) or "unknown weights (the graph has no metadata)"
+
     @property
     def status(self) -> EngineStatus:
         """A snapshot for heads-up displays (cheap; a few times per second is fine)."""
@@ -794,7 +802,7 @@ class Engine:
             source=self._source_name, simulated=self._simulated, stream=stream, sfreq=self._sfreq,
             elapsed_s=elapsed, windows=self._windows,
             stages={s: self._figures(s) for s in ("inference", "description", "cloud", "display")},
-            provider=getattr(self._fast_path, "provider", ""),
+            provider=getattr(self._fast_path, "provider", ""), weights=self._weights_label(),
         )
 
     # ============================================================= teardown
@@ -882,6 +890,7 @@ class Engine:
             provider=str(getattr(session, "provider", "")),
             precision=str(getattr(metadata, "precision", "")),
             trained_weights=bool(getattr(metadata, "trained", False)),
+            weights=self._weights_label(),
             duration_s=round(duration, 3), windows=self._windows,
             windows_unusable=int(stats.get("windows_skipped", 0)),
             samples_received=int(stats.get("samples_received", 0)),

@@ -13,6 +13,9 @@ raw stream:
   time the result existed, so the marker's timestamp aligns it with the EEG and the
   payload says how late it came.
 
+Both streams' metadata say whether the EEG is simulated (``<simulated>``) and which
+weights decoded it (``<weights>``: ``trained on ...`` or ``UNTRAINED ...``).
+
 Pushing a sample takes microseconds, so this sink pushes in the caller's thread.
 """
 
@@ -46,10 +49,13 @@ class LSLOutputs:
         Base of both streams' ``source_id`` (default: unique per run).
     simulated : bool
         Written into the stream metadata (``<simulated>true</simulated>``).
+    weights : str
+        The fast path's weights and what trained them (``trained on ...`` /
+        ``UNTRAINED ...``), written into both streams' metadata (``<weights>``).
     """
 
     def __init__(self, latent_dim: int = 512, *, name_prefix: str = "Brain3D", source_id: str | None = None,
-                 simulated: bool = False) -> None:
+                 simulated: bool = False, weights: str = "") -> None:
         import pylsl
 
         self.pylsl = pylsl
@@ -65,11 +71,12 @@ class LSLOutputs:
             ch.append_child_value("label", f"latent_{i:03d}")
             ch.append_child_value("type", "latent")
             ch.append_child_value("unit", "a.u.")
-        info.desc().append_child_value("simulated", "true" if simulated else "false")
-        info.desc().append_child_value("stamp", "LSL time of the window's last sample")
         ev = pylsl.StreamInfo(self.events_name, EVENTS_TYPE, 1, pylsl.IRREGULAR_RATE, pylsl.cf_string,
                               f"{base}-events")
-        ev.desc().append_child_value("simulated", "true" if simulated else "false")
+        for stream in (info, ev):
+            stream.desc().append_child_value("simulated", "true" if simulated else "false")
+            stream.desc().append_child_value("weights", weights or "unknown")
+        info.desc().append_child_value("stamp", "LSL time of the window's last sample")
         ev.desc().append_child_value("stamp", "LSL time of the window's last sample; payload 'available' = result time")
         self._latent = pylsl.StreamOutlet(info)
         self._events = pylsl.StreamOutlet(ev)

@@ -58,6 +58,9 @@ class EngineStatus:
         Keys among ``"inference"``, ``"description"``, ``"cloud"``, ``"display"``.
     provider : str
         Execution provider of the fast path (e.g. ``"CPUExecutionProvider"``).
+    weights : str
+        The fast path's weights and what trained them (``trained on ...`` or
+        ``UNTRAINED ...``), from the graph's metadata.
     """
 
     source: str
@@ -68,6 +71,7 @@ class EngineStatus:
     windows: int
     stages: dict[str, StageFigures] = field(default_factory=dict)
     provider: str = ""
+    weights: str = ""
 
 
 @runtime_checkable

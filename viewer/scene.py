@@ -176,7 +176,7 @@ def _ms(value: float) -> str:
 
 
 def format_status(status: EngineStatus | None) -> str:
-    """Heads-up text: source, stream state, rate, windows, per-stage p50/p99 and skipped.
+    """Heads-up text: source, stream state, rate, windows, weights, per-stage p50/p99 and skipped.
 
     Parameters
     ----------
@@ -192,6 +192,7 @@ def format_status(status: EngineStatus | None) -> str:
         label,
         f"stream {status.stream}  {status.sfreq:g} Hz  {status.elapsed_s:.1f} s  "
         f"{status.windows} windows" + (f"  [{status.provider}]" if status.provider else ""),
+        *([f"weights: {status.weights}"] if status.weights else []),
         "stage        p50    p99 ms  skipped errors",
     ]
     for stage, fig in status.stages.items():

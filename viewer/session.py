@@ -186,7 +186,7 @@ class SessionFrames:
             simulated=bool(s.get("simulated", False)), stream="recorded",
             sfreq=_float(s.get("sfreq", math.nan)), elapsed_s=_float(s.get("duration_s", math.nan)),
             windows=int(s.get("windows", len(self.image_seqs)) or 0), stages=stages,
-            provider=str(s.get("provider", "")),
+            provider=str(s.get("provider", "")), weights=_recorded_weights(s),
         )
 
     def frame_line(self, index: int) -> str:
@@ -359,3 +359,12 @@ def render_session(
         movie = write_movie(written, output / f"session.{config.movie}", fps=config.offscreen_fps)
     logger.info("rendered %d frames of %s to %s", len(written), session.path, output)
     return written, movie
+
+
+def _recorded_weights(summary: dict[str, Any]) -> str:
+    """The weights label of a recorded session (summaries written before it existed: from the flag)."""
+    if summary.get("weights"):
+        return str(summary["weights"])
+    if summary.get("trained_weights") is False:
+        return "UNTRAINED weights: decoded images are meaningless"
+    return ""

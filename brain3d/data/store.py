@@ -83,6 +83,13 @@ class StoreInfo(BaseModel):
     complete: bool = False
     extra: dict[str, Any] = Field(default_factory=dict)
 
+    @property
+    def data_label(self) -> str:
+        """What these trials are, for the checkpoints trained on them (says SIMULATED or recorded)."""
+        if self.simulated:
+            return self.provenance if "SIMULATED" in self.provenance.upper() else f"SIMULATED EEG: {self.provenance}"
+        return f"recorded EEG: {self.provenance} ({self.n_trials} trials)"
+
 
 @dataclass(frozen=True)
 class Trial:

@@ -110,9 +110,17 @@ class OpenAIDescriber(Describer):
         request = urllib.request.Request(self.url, data=payload, headers=headers, method="POST")
         with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310 - URL from config
             raw = response.read(_MAX_RESPONSE_BYTES + 1)
+            declared = response.headers.get("Content-Length")
         if len(raw) > _MAX_RESPONSE_BYTES:
             raise ValueError(f"response larger than {_MAX_RESPONSE_BYTES} bytes")
-        return json.loads(raw)
+        # read(n) returns what arrived when the server hangs up early, without an error
+        if declared is not None and declared.isdigit() and len(raw) < int(declared):
+            raise ConnectionError(f"the answer was cut off: {len(raw)} of {declared} bytes arrived "
+                                  "before the server closed the connection")
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"the answer is not JSON ({exc})") from exc
 
     def _request(self, image: np.ndarray) -> dict[str, Any]:
         if not self.breaker.allow():

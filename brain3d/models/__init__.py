@@ -9,6 +9,9 @@ from brain3d.models.checkpoint import (
     read_checkpoint,
     save_checkpoint,
     state_dict_sha256,
+    training_data,
+    untrained_label,
+    weights_label,
 )
 from brain3d.models.config import SUPPORTED_IMAGE_SIZES, Brain3DConfig
 from brain3d.models.decoder import EEG2ImageDecoder
@@ -31,4 +34,7 @@ __all__ = [
     "read_checkpoint",
     "save_checkpoint",
     "state_dict_sha256",
+    "training_data",
+    "untrained_label",
+    "weights_label",
 ]

@@ -28,6 +28,42 @@ from brain3d.models.config import Brain3DConfig
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT_VERSION = "1"
+#: Checkpoint metadata key saying what data trained the weights (simulated, or which
+#: recording / data set); every output that shows the weights reads it from here.
+DATA_KEY = "data"
+#: The label of a checkpoint that does not say what trained it.
+UNKNOWN_TRAINING_DATA = "unknown data (the checkpoint does not say what trained it)"
+
+
+def training_data(metadata: Mapping[str, str]) -> str:
+    """What trained a checkpoint, from its own metadata.
+
+    ``data`` when the checkpoint states it (every checkpoint this product writes does),
+    else the provenance of the store it was trained on (``train_store``), else
+    :data:`UNKNOWN_TRAINING_DATA`; never an assumption.
+    """
+    return metadata.get(DATA_KEY) or metadata.get("train_store") or UNKNOWN_TRAINING_DATA
+
+
+def untrained_label(seed: int) -> str:
+    """The data label of a seeded random initialisation (no checkpoint)."""
+    return f"UNTRAINED: random initialisation (seed {seed}), no checkpoint"
+
+
+def weights_label(trained: bool, data: str) -> str:
+    """One line for every output that names the weights (CLI, summary, LSL, viewer).
+
+    Parameters
+    ----------
+    trained : bool
+        False for a random initialisation.
+    data : str
+        :func:`training_data` of the checkpoint, or :func:`untrained_label`.
+    """
+    if not trained:
+        label = data if data.upper().startswith("UNTRAINED") else f"UNTRAINED ({data})"
+        return f"{label}: decoded images are meaningless"
+    return f"trained on {data}"
 
 
 def write_safetensors(

@@ -181,7 +181,10 @@ def train_model(
     resume : bool
         Continue from ``last_state.safetensors`` when present.
     extra_metadata : dict, optional
-        Stored in the weight checkpoints (e.g. the command that reproduces them).
+        Stored in the weight checkpoints (e.g. the command that reproduces them). The
+        checkpoints' ``data`` label (what trained them, shown wherever the weights are
+        named) is the store's :attr:`~brain3d.data.store.StoreInfo.data_label` unless this
+        gives one.
 
     Returns
     -------
@@ -203,7 +206,8 @@ def train_model(
     )
     rng = np.random.default_rng(settings.seed)
     start_epoch, best, history = 0, (-1, -np.inf), []
-    metadata = {"train_settings": settings.model_dump_json(), "train_store": store.info.provenance, **(extra_metadata or {})}
+    metadata = {"train_settings": settings.model_dump_json(), "train_store": store.info.provenance,
+                "data": store.info.data_label, **(extra_metadata or {})}
     if resume and (out / LAST_STATE).is_file() and (out / LAST_WEIGHTS).is_file():
         load_weights(model, out / LAST_WEIGHTS)
         start_epoch, best, history = _load_state(out / LAST_STATE, optimizer, scheduler, rng)

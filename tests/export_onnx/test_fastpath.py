@@ -140,3 +140,20 @@ def test_the_graph_a_run_opens_agrees_with_the_shipped_weights(precision):
     simulated = {key: a for key, a in report.agreement.items() if key.startswith("simulated/")}
     # the shipped decoder's outputs depend on the input: the input-dependent part is checked too
     assert len(simulated) == 2 and all(a.input_corr is not None for a in simulated.values()), report.summary()
+
+
+def test_the_graph_carries_the_checkpoints_own_data_label_and_untrained_says_so(tmp_path):
+    config = _config(tmp_path, "onnx.precision=fp32")
+    path, _ = ensure_exported(config)  # no checkpoint: a seeded random init
+    metadata = read_metadata(path)
+    assert not metadata.trained and metadata.weights_label.startswith("UNTRAINED: random initialisation (seed 0)")
+
+    save_checkpoint(make_model(seed=5), config.model.weights, {"data": "recorded EEG: lab-7 (1200 trials)"})
+    path, _ = ensure_exported(config)
+    assert read_metadata(path).training_data == "recorded EEG: lab-7 (1200 trials)"
+    assert open_fast_path(config).metadata.weights_label == "trained on recorded EEG: lab-7 (1200 trials)"
+
+    # same tensors, relabelled checkpoint: the graph would name its weights wrongly, so it is re-exported
+    save_checkpoint(make_model(seed=5), config.model.weights, {"data": "recorded EEG: lab-8"})
+    path, parity = ensure_exported(config)
+    assert parity is not None and read_metadata(path).training_data == "recorded EEG: lab-8"

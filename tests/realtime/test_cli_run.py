@@ -94,3 +94,9 @@ def test_the_shipped_weights_identify_the_stimuli_live(tmp_path: Path) -> None:
     assert ident["n_candidates"] >= 50, ident
     assert ident["top5"] > 2 * ident["chance_top5"] and ident["top1"] > 2 * ident["chance_top1"], ident
     assert "live decoding" in done.stdout and "identification of" in done.stdout
+    # the weights are named from the checkpoint's own metadata, in the summary and on the console
+    from brain3d.models import read_checkpoint, training_data
+
+    expected = "trained on " + training_data(read_checkpoint(REPO_ROOT / "weights" / "brain3d-embedded.safetensors")[2])
+    assert "SIMULATED" in expected and summary["weights"] == expected
+    assert f"weights       : {expected}" in done.stdout

@@ -130,6 +130,35 @@ def test_each_decoded_window_is_the_fast_path_on_the_prepared_window(
         assert np.abs(decoded.image.astype(int) - image.astype(int)).max() <= 1
 
 
+@pytest.mark.parametrize("data", ["recorded EEG: lab-7 (1200 trials)", None])
+def test_summary_status_and_lsl_streams_name_the_weights_from_the_checkpoint(tmp_path: Path, data: str | None) -> None:
+    """What trained the weights comes from the checkpoint; no checkpoint shows UNTRAINED everywhere."""
+    import pylsl
+
+    from brain3d.models import save_checkpoint
+    from export_onnx import open_fast_path
+    from tests.conftest import make_model
+
+    config = make_config(tmp_path, f"model.weights={tmp_path / 'w.safetensors'}",
+                         f"onnx.path={tmp_path / 'fp.onnx'}", "onnx.precision=fp32", "onnx.warmup_runs=1")
+    if data is not None:
+        save_checkpoint(make_model(seed=5), config.model.weights, {"data": data})
+    expected = f"trained on {data}" if data else "UNTRAINED: random initialisation (seed 0)"
+    sink = RecordingSink()
+    engine = Engine(config, sinks=[sink], fast_path=open_fast_path(config), slow_stages=False)
+    engine.start()
+    try:
+        (info,) = pylsl.resolve_byprop("source_id", f"{engine.lsl.source_id}-latent", 1, 5.0)
+        stream_weights = pylsl.StreamInlet(info).info(5.0).desc().child_value("weights")
+        engine.wait(1.0)
+    finally:
+        summary = engine.stop()
+    assert summary.weights.startswith(expected) and stream_weights == summary.weights
+    assert sink.statuses and sink.statuses[-1].weights == summary.weights
+    assert json.loads((Path(summary.session_dir) / "summary.json").read_text())["weights"] == summary.weights
+    assert summary.trained_weights is (data is not None)
+
+
 def test_slow_stages_take_the_newest_input_and_the_fast_path_keeps_its_rate(tmp_path: Path, fast_path: Any) -> None:
     sink = RecordingSink()
     engine = Engine(make_config(tmp_path), sinks=[sink], fast_path=fast_path,

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from brain3d.results import Decoded
 from realtime.engine import Engine
 from tests.realtime.conftest import make_config
 from tests.realtime.fakes import FakeDescriber, FakeGenerator
@@ -25,7 +26,18 @@ def _inlet(source_id: str) -> Any:
 
 
 def test_a_second_inlet_reads_latents_and_events_stamped_with_window_ends(tmp_path: Path, fast_path: Any) -> None:
-    engine = Engine(make_config(tmp_path), fast_path=fast_path, describer=FakeDescriber(),
+    decoded: list[Decoded] = []
+
+    class DecodedSink:
+        def on_decoded(self, item: Decoded) -> None:
+            decoded.append(item)
+
+        def on_described(self, item: object) -> None: ...
+        def on_cloud(self, item: object) -> None: ...
+        def on_status(self, status: object) -> None: ...
+        def close(self) -> None: ...
+
+    engine = Engine(make_config(tmp_path), sinks=[DecodedSink()], fast_path=fast_path, describer=FakeDescriber(),
                     generator=FakeGenerator())
     engine.start()
     try:
@@ -35,6 +47,8 @@ def test_a_second_inlet_reads_latents_and_events_stamped_with_window_ends(tmp_pa
         assert info_latent.info().channel_count() == 512 and info_latent.info().type() == "Latent"
         assert desc.child("channels").child("channel").child_value("label") == "latent_000"
         assert desc.child_value("simulated") == "true"
+        assert desc.child_value("weights").startswith("trained on SIMULATED EEG")
+        assert info_events.info().desc().child_value("weights") == desc.child_value("weights")
         latents: list[tuple[float, np.ndarray]] = []
         markers: list[tuple[float, dict[str, Any]]] = []
         deadline = time.monotonic() + 3.5
@@ -50,9 +64,13 @@ def test_a_second_inlet_reads_latents_and_events_stamped_with_window_ends(tmp_pa
     traces = {t["seq"]: t for t in map(json.loads, (Path(summary.session_dir) / "traces.jsonl").read_text().splitlines())}
     ends = np.array(sorted(t["window_end"] for t in traces.values()))
     assert len(latents) >= 8
+    by_end = {d.trace.window_end: d for d in decoded}
     for stamp, latent in latents:
         assert latent.shape == (512,) and np.isfinite(latent).all()
         assert np.min(np.abs(ends - stamp)) < 1e-6  # the window's last-sample time, exactly
+        match = min(by_end, key=lambda end: abs(end - stamp))
+        assert abs(match - stamp) < 1e-6
+        np.testing.assert_array_equal(latent, by_end[match].latent)  # the decoded latent, bit for bit
     kinds = {m["event"] for _, m in markers}
     assert {"description", "cloud_ready"} <= kinds
     for stamp, marker in markers:

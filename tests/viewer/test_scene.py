@@ -59,6 +59,16 @@ def test_status_text_shows_stream_rate_and_stage_percentiles():
     assert cloud.split()[1:] == ["-", "-", "7", "1"]
 
 
+def test_status_text_names_the_weights_and_says_untrained():
+    status = EngineStatus(source="lsl: amp", simulated=False, stream="ok", sfreq=500.0, elapsed_s=1.0, windows=3,
+                          weights="UNTRAINED: random initialisation (seed 0), no checkpoint: decoded images are "
+                                  "meaningless")
+    assert "weights: UNTRAINED: random initialisation" in format_status(status)
+    trained = EngineStatus(source="lsl: amp", simulated=False, stream="ok", sfreq=500.0, elapsed_s=1.0, windows=3,
+                           weights="trained on recorded EEG: lab-7 (1200 trials)")
+    assert "weights: trained on recorded EEG: lab-7 (1200 trials)" in format_status(trained)
+
+
 def test_latest_slot_keeps_the_newest_and_counts_overwrites():
     slot: LatestSlot[int] = LatestSlot()
     assert slot.take() is None

@@ -48,16 +48,25 @@ def test_request_carries_the_image_as_png_data_url_and_the_schema(server: FakeOp
     assert schema["title"] == "Brain3D Description" and body["response_format"]["type"] == "json_schema"
 
 
-@pytest.mark.parametrize("mode", ["malformed", "truncated_content", "truncated_body", "error"])
-def test_bad_answers_give_a_valid_description_and_problems(server: FakeOpenAIServer, mode: str) -> None:
+@pytest.mark.parametrize(("mode", "requests", "reported"), [
+    # the model's text is wrong: read as free text, nothing found, said so (no retry: the server worked)
+    ("malformed", 1, ["model output is not valid JSON (Expecting value", "no objects could be read"]),
+    ("truncated_content", 1, ["model output is not valid JSON (Unterminated string", "no objects could be read"]),
+    # the transport failed: retried once, then the fallback description with the reason
+    ("truncated_body", 2, ["failed after 2 attempt(s): the answer was cut off: "]),
+    ("error", 2, ["failed after 2 attempt(s): HTTP Error 500"]),
+])
+def test_bad_answers_give_a_valid_description_and_say_what_went_wrong(
+        server: FakeOpenAIServer, mode: str, requests: int, reported: list[str]) -> None:
     server.mode = mode
     desc, problems = _describer(server.base_url).describe_with_problems(IMAGE)
     assert isinstance(desc, Description)
     Description.model_validate_json(desc.model_dump_json())
-    assert problems
-    if mode in ("truncated_body", "error"):
-        assert len(server.requests) == 2  # one retry
-        assert "fallback" in desc.source
+    assert desc.objects == []  # nothing invented from a bad answer
+    assert len(server.requests) == requests
+    for expected in reported:
+        assert any(expected in problem for problem in problems), (expected, problems)
+    assert ("fallback" in desc.source) is (requests == 2)
 
 
 def test_free_text_answer_is_parsed(server: FakeOpenAIServer) -> None:

@@ -128,3 +128,19 @@ def test_half_precision_storage_loads_into_a_float_model(tmp_path, model_factory
     eeg = torch.randn(1, 64, 256)
     with torch.inference_mode():
         torch.testing.assert_close(loaded(eeg)[1], model(eeg)[1], atol=2e-2, rtol=0)
+
+
+def test_training_data_is_what_the_checkpoint_says_never_an_assumption(tmp_path, model_factory):
+    from brain3d.models import read_checkpoint, training_data, untrained_label, weights_label
+    from brain3d.models.checkpoint import UNKNOWN_TRAINING_DATA
+
+    path = tmp_path / "w.safetensors"
+    save_checkpoint(model_factory(), path, {"data": "recorded EEG: lab-7 (1200 trials)"})
+    assert training_data(read_checkpoint(path)[2]) == "recorded EEG: lab-7 (1200 trials)"
+    assert weights_label(True, training_data(read_checkpoint(path)[2])) == "trained on recorded EEG: lab-7 (1200 trials)"
+    save_checkpoint(model_factory(), path, {"train_store": "THINGS-EEG2"})  # older checkpoints: the store
+    assert training_data(read_checkpoint(path)[2]) == "THINGS-EEG2"
+    save_checkpoint(model_factory(), path)
+    assert training_data(read_checkpoint(path)[2]) == UNKNOWN_TRAINING_DATA
+    untrained = weights_label(False, untrained_label(3))
+    assert untrained.startswith("UNTRAINED: random initialisation (seed 3)") and "meaningless" in untrained
