@@ -50,3 +50,11 @@ def test_skips_stay_skips_outside_ci(pytester: pytest.Pytester, monkeypatch: pyt
     result = pytester.runpytest("-p", "tests.strict_skips", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, skipped=2, xfailed=1)
     assert result.ret == pytest.ExitCode.OK
+
+
+def test_missing_shipped_weights_fail_the_test_rather_than_skip_it() -> None:
+    from tests.conftest import shipped_weights
+
+    with pytest.raises(pytest.fail.Exception, match="shipped weights .*nothing-here.safetensors are missing"):
+        shipped_weights("weights/nothing-here.safetensors")
+    assert shipped_weights("weights/brain3d-embedded.safetensors").is_file()
