@@ -140,6 +140,7 @@ MUTANTS: tuple[Mutant, ...] = (
 
 def _scratch_copy(target: Path) -> None:
     archive = subprocess.run(["git", "archive", "HEAD"], cwd=REPO, check=True, capture_output=True).stdout
+    target.mkdir(parents=True)
     subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
     if (REPO / "build").is_dir():
         shutil.copytree(REPO / "build", target / "build", ignore=shutil.ignore_patterns("bench"))
