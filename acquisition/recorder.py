@@ -15,9 +15,9 @@ How it stays safe
   warning, reported by :meth:`Recorder.stats` and written to the stream footer
   (``<dropped_samples>``) - never silently.
 - One writer thread drains the queue, writes whole chunks with one unbuffered
-  ``write`` each batch, and calls ``os.fsync`` at least every ``flush_interval_s``
-  (default 0.5 s, at most 1 s): a killed process or a power cut loses at most
-  the last second. A SIGKILL leaves a file ending on a chunk boundary that
+  ``write`` each batch, and calls ``os.fsync`` every ``flush_interval_s`` (default
+  0.5 s, at most 1 s; due a fifth of it early so that wake-up delays do not stretch
+  the gap): a killed process or a power cut loses at most the last second. A SIGKILL leaves a file ending on a chunk boundary that
   pyxdf reads without footers.
 - Boundary chunks every ``boundary_interval_s`` (default 10 s) let readers
   resynchronise after damage; ClockOffset chunks are written when given
@@ -58,9 +58,9 @@ logger = logging.getLogger(__name__)
 
 _MAX_FLUSH_INTERVAL_S = 1.0
 #: Syncs are due this share of ``flush_interval_s`` early, so that the writer's wake-up
-#: latency and the write before the sync never stretch the gap between two syncs past
-#: ``flush_interval_s``.
-_SYNC_EARLY_FRACTION = 0.1
+#: latency and the write before the sync (normally a few ms) do not stretch the gap
+#: between two syncs past ``flush_interval_s``.
+_SYNC_EARLY_FRACTION = 0.2
 #: Queued sample bytes that wake the writer before its ``write_interval_s`` is up.
 _WAKE_BACKLOG_BYTES = 2**20
 _DEFAULT_WRITE_INTERVAL_S = 0.1
@@ -125,9 +125,9 @@ class Recorder:
         Bound of the queue between callers and the writer thread, in payload
         bytes (default 64 MiB, i.e. ~4 min of 64-channel float32 EEG at 1 kHz).
     flush_interval_s : float
-        Longest time between two ``fsync`` calls while data is being written, seconds,
-        in (0, 1] (syncs are due a tenth of it early, so wake-up latency does not
-        stretch the gap).
+        Time between two ``fsync`` calls while data is being written, seconds, in
+        (0, 1]. Syncs are due a fifth of it early, so the gap stays within it unless the
+        writer thread is held up by more than that (a machine stalled for longer).
     write_interval_s : float, optional
         Seconds the writer thread lets samples gather before it writes them, in
         (0, ``flush_interval_s``]; default 0.1 s (or ``flush_interval_s`` if shorter).

@@ -3,7 +3,7 @@
 :class:`SimulatorSource` runs the same :class:`~brain3d.sim.eeg.EEGStreamSimulator` that
 :class:`~brain3d.sim.lsl_stream.SimulationStreamer` publishes (built by
 :func:`~brain3d.sim.lsl_stream.make_simulator`, so equal configs give the same data when
-read in equal chunk sizes), paced in real time on the LSL clock:
+read in equal chunk sizes), paced on the LSL clock (in real time by default):
 
 * at :meth:`~SimulatorSource.open` it picks ``t0 = pylsl.local_clock()``; sample ``i``
   (0 = first) is stamped ``t0 + i / (sfreq * speed)`` (computed from the index, no drift);
@@ -14,7 +14,8 @@ read in equal chunk sizes), paced in real time on the LSL clock:
 * samples are released in blocks of ``chunk_samples`` when the block's *last* sample is
   due, so a read never returns samples from the future;
 * if the caller falls behind, the overdue blocks are generated at once (at most
-  ``max_catch_up_s`` of data per read) with their scheduled stamps.
+  ``max_catch_up_s`` seconds of clock time per read, i.e. ``speed`` times that much
+  data) with their scheduled stamps.
 
 Stimulus onsets are ground truth for scoring a live run: :meth:`drain_stimuli` returns
 ``(lsl_time, scene_seed, Description)`` for every onset among the samples delivered so
@@ -50,7 +51,8 @@ BEHIND_WARNING_S = 0.25
 
 
 class SimulatorSource(Source):
-    """SIMULATED EEG paced in real time, with its stimulus ground truth.
+    """SIMULATED EEG paced on the LSL clock (real time, or ``speed`` times faster), with its
+    stimulus ground truth.
 
     Parameters
     ----------
@@ -62,7 +64,7 @@ class SimulatorSource(Source):
     onset_interval_s : float
         Mean time between stimulus onsets, seconds of stream time.
     max_catch_up_s : float
-        Most data (seconds) one :meth:`read` generates when the caller is late.
+        Most clock time (seconds) one :meth:`read` catches up when the caller is late.
     """
 
     def __init__(

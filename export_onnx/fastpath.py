@@ -25,7 +25,6 @@ from brain3d.models import (
     state_dict_sha256,
     training_data,
     untrained_label,
-    weights_label,
 )
 from export_onnx.calibration import (
     DEFAULT_CALIBRATION_WINDOWS,
@@ -65,11 +64,6 @@ class LoadedModel:
     weights_sha256: str
     source: str
     training_data: str
-
-    @property
-    def label(self) -> str:
-        """The weights in one line (:func:`brain3d.models.weights_label`)."""
-        return weights_label(self.trained, self.training_data)
 
 
 def load_model(config: Config) -> LoadedModel:

@@ -84,8 +84,10 @@ INPUT_SPREAD_MIN = 0.01
 #: windows, batches 1, 8 and 32, three seeds: int8 RMS error / spread 0.009 (latent) and
 #: 0.019 (image), correlation >= 0.9998 overall and on the input-dependent part;
 #: int8_static 0.048 and 0.088, correlation 0.9988 / 0.9961 overall and 0.9977 / 0.9929
-#: on the input-dependent part. An all-zero latent scores RMS 1.0 and no correlation; a
-#: mean image, input-dependent correlation 0. Max abs errors of the int8 graphs are not
+#: on the input-dependent part. The bounds leave about 2x that error (and 2x 1 - r), so
+#: that other trained or calibrated weights, which quantise a little differently, do not
+#: fail at export, while an all-zero latent (RMS 1.0, no correlation) or a mean image
+#: (input-dependent correlation 0) fails by far. Max abs errors of the int8 graphs are not
 #: bounded: one element in 30,000 can be off by a spread (measured 9.95 for a latent of
 #: std 9.8), which says nothing about the graph as a whole.
 PARITY_TOLERANCE: dict[str, dict[str, ParityTolerance]] = {
@@ -96,8 +98,8 @@ PARITY_TOLERANCE: dict[str, dict[str, ParityTolerance]] = {
         "image": ParityTolerance(max_rms_rel=0.04, min_corr=0.999, min_input_corr=0.998),
     },
     "int8_static": {
-        "latent": ParityTolerance(max_rms_rel=0.08, min_corr=0.995, min_input_corr=0.99),
-        "image": ParityTolerance(max_rms_rel=0.15, min_corr=0.99, min_input_corr=0.98),
+        "latent": ParityTolerance(max_rms_rel=0.1, min_corr=0.995, min_input_corr=0.99),
+        "image": ParityTolerance(max_rms_rel=0.2, min_corr=0.99, min_input_corr=0.98),
     },
 }
 
@@ -131,7 +133,8 @@ class OutputAgreement:
         out = np.asarray(output, dtype=np.float64)
         error = out - ref
         spread = float(ref.std())
-        rms_rel = float(np.sqrt(np.mean(error**2)) / spread) if spread > 0 else float("inf")
+        rms = float(np.sqrt(np.mean(error**2)))
+        rms_rel = rms / spread if spread > 0 else (0.0 if rms == 0 else float("inf"))
         input_corr = None
         if ref.shape[0] > 1:
             ref_dev, out_dev = ref - ref.mean(axis=0), out - out.mean(axis=0)

@@ -410,8 +410,8 @@ class Engine:
         description = self.source.description
         self._simulated = bool(description.simulated)
         self._sfreq = float(description.sfreq)
-        # a simulator faster than real time stamps samples at sfreq * speed on the LSL clock
-        speed = float(getattr(self.source, "speed", 1.0))
+        # a simulator or a replay faster than real time stamps samples at sfreq * speed (LSL clock)
+        speed = float(getattr(self.source, "speed", None) or getattr(self.player, "speed", None) or 1.0)
         self._hop_s = config.window.hop / config.window.sfreq / speed
         self._due_early_s = 1.0 / (self._sfreq * speed) if self._sfreq > 0 else 0.0
         self._source_name = f"{config.source.kind}: {description.name}" + (

@@ -2,9 +2,11 @@
 
 Each mutant replaces one exact piece of source text (the run stops with an error when the
 text is no longer there, so a refactoring cannot turn a mutant into a silent no-op) and
-runs the tests that guard it. A mutant is *caught* when those tests fail (or error) within
-the time limit; it *survives* when they pass; it *hangs* when they time out. The script
-exits 1 if any mutant survives or hangs.
+runs the tests that guard it. A mutant is *caught* when pytest reports failed tests
+(exit status 1) and none of them timed out; it *survives* when they pass; it *hangs*
+when a test hits the time limit (pytest-timeout) or pytest does not finish; anything else
+(the guarding tests not found, collection errors) is *broken*: the run did not test what
+it names. The script exits 1 unless every mutant is caught.
 
 The scratch copy is ``git archive HEAD`` (the committed code: commit first), plus the
 ignored ``build/`` folder when present (exported ONNX graphs; they are re-exported when
@@ -171,13 +173,17 @@ def _run(mutant: Mutant, workdir: Path) -> tuple[str, float, str]:
     except subprocess.TimeoutExpired:
         return "HANGS", time.monotonic() - started, "no result within the time limit"
     wall = time.monotonic() - started
+    output = done.stdout + done.stderr
+    last = output.strip().splitlines()[-1] if output.strip() else ""
     lines = [line for line in done.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
     if done.returncode == 0:
-        return "SURVIVES", wall, done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
-    if "Timeout" in done.stdout and not lines:
-        return "HANGS", wall, "pytest-timeout fired"
+        return "SURVIVES", wall, last
+    if "Timeout (>" in output or "+++ Timeout +++" in output:
+        return "HANGS", wall, "pytest-timeout fired: " + (lines[0] if lines else last)
+    if done.returncode != 1 or not any(line.startswith("FAILED") for line in lines):
+        return "BROKEN", wall, f"pytest exit {done.returncode}: {last}"
     shutil.rmtree(root, ignore_errors=True)
-    return "caught", wall, lines[0] if lines else done.stdout.strip().splitlines()[-1]
+    return "caught", wall, lines[0]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,10 @@ shipped weights), and a skipped test would hide the regression it guards. With
 ``BRAIN3D_STRICT_SKIPS=1`` (``.ci/run`` sets it) every skip, at collection or in a
 test, is reported as a failure with its reason. Tests that may legitimately skip on a
 CI machine (for example GPU-only checks) carry ``@pytest.mark.may_skip_on_ci``.
-Expected failures (``xfail``) are left alone.
+Expected failures (``xfail``) are left alone. A skip of a whole module at import
+(``pytest.importorskip`` at module level, a conftest's ``pytest.skip``) cannot carry the
+marker and becomes a collection error, which stops the session: on CI, such a module's
+dependency must be installed.
 
 Loaded by ``tests/conftest.py`` (``pytest_plugins``); usable on its own with
 ``-p tests.strict_skips``.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -192,25 +193,43 @@ def replace_readme_figures(readme_text: str, block: str) -> str:
 
 
 def without_machine_paths(value: Any, replacements: dict[str, str]) -> Any:
-    """``value`` (JSON-like) with every string's absolute folder prefixes replaced.
+    """``value`` (JSON-like) with absolute folders in every string replaced.
 
     Parameters
     ----------
     value : Any
         Mapping, list or scalar from ``results.json``.
     replacements : dict of str to str
-        Absolute folder (no trailing slash) -> what to write instead (``""`` makes paths
-        under it relative); longer folders are replaced first.
+        Absolute folder (no trailing slash) -> what to write instead. ``""`` makes paths
+        under the folder relative (the folder itself becomes ``.``); longer folders are
+        replaced first. A folder counts where it is followed by ``/`` or ends a path.
     """
     if isinstance(value, str):
         for folder in sorted(replacements, key=len, reverse=True):
-            value = value.replace(folder + "/", replacements[folder] + "/" if replacements[folder] else "")
+            value = _replace_folder(value, folder, replacements[folder])
         return value
     if isinstance(value, dict):
         return {k: without_machine_paths(v, replacements) for k, v in value.items()}
     if isinstance(value, list):
         return [without_machine_paths(v, replacements) for v in value]
     return value
+
+
+def _replace_folder(text: str, folder: str, replacement: str) -> str:
+    def sub(match: re.Match[str]) -> str:
+        if match.group(1) == "/":
+            return f"{replacement}/" if replacement else ""
+        return replacement or "."
+
+    return re.sub(re.escape(folder) + r"(/|(?![\w.-]))", sub, text)
+
+
+def _repository_root(path: Path) -> Path:
+    """The nearest folder above ``path`` holding ``.git`` or ``pyproject.toml`` (else its grandparent)."""
+    for folder in path.parents:
+        if (folder / ".git").exists() or (folder / "pyproject.toml").is_file():
+            return folder
+    return path.parent.parent
 
 
 def update_docs(folder: Path, docs_md: Path, *, root: Path | None = None) -> Path:
@@ -228,10 +247,11 @@ def update_docs(folder: Path, docs_md: Path, *, root: Path | None = None) -> Pat
     docs_md : Path
         E.g. ``docs/benchmarks.md``; images and results go to ``docs/benchmarks/``.
     root : Path, optional
-        The repository: the folder above ``docs_md``'s folder by default.
+        The repository: by default the nearest folder above ``docs_md`` with ``.git`` or
+        ``pyproject.toml``.
     """
     docs_md = docs_md.resolve()
-    root = (root or docs_md.parent.parent).resolve()
+    root = (root or _repository_root(docs_md)).resolve()
     folder = folder.resolve()
     replacements = {str(root): ""}
     if not folder.is_relative_to(root):
@@ -253,6 +273,9 @@ def update_docs(folder: Path, docs_md: Path, *, root: Path | None = None) -> Pat
         text = replace_readme_figures(readme.read_text(encoding="utf-8"), render_readme_figures(results, link))
         readme.write_text(text, encoding="utf-8")
         logger.info("updated the figure block of %s", readme)
+    elif readme.is_file():
+        logger.warning("%s has no figure block (%s ... %s): its figures were not updated", readme,
+                       README_BEGIN, README_END)
     logger.info("wrote %s, %s and %d plots in %s", docs_md, images / "results.json",
                 len(list(images.glob("*.png"))), images)
     return docs_md

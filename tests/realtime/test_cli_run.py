@@ -32,7 +32,7 @@ def test_sigterm_mid_run_stops_cleanly_with_a_complete_session_folder(tmp_path: 
             if counts["images/*.png"] >= 6 and counts["descriptions/*.json"] and counts["clouds/*.ply"]:
                 break
             if counts["images/*.png"] >= 6:  # the stages loaded before the source opened: results come soon
-                deadline = min(deadline, time.monotonic() + 20)
+                deadline = min(deadline, time.monotonic() + 30)
             time.sleep(0.2)
         assert counts["images/*.png"] >= 6, f"the run produced too few images: {counts}"
         assert counts["descriptions/*.json"] and counts["clouds/*.ply"], f"a slow stage produced nothing: {counts}"
@@ -84,9 +84,10 @@ def test_the_shipped_weights_identify_the_stimuli_live(tmp_path: Path) -> None:
     """End to end with the shipped weights: SIMULATED EEG at 8x real time through the CLI's
     fast path, >= 100 onset windows identified among the stimuli shown, well above chance.
 
-    Measured here: 119-way, top-1 0.19 (chance 0.008), top-5 0.35 (chance 0.04).
+    Measured here in 15 s: 119-way, top-1 0.19 (chance 0.008), top-5 0.35 (chance 0.04);
+    18 s give ~140 onsets, so windows a loaded machine skips still leave 100.
     """
-    done = _run_cli(tmp_path, "--fast-path-only", "--duration", "15", "--set", "source.simulate.speed=8",
+    done = _run_cli(tmp_path, "--fast-path-only", "--duration", "18", "--set", "source.simulate.speed=8",
                     "--json", str(tmp_path / "run.json"))
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads((tmp_path / "run.json").read_text())
