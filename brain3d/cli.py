@@ -344,16 +344,15 @@ def _write_json(result: dict[str, Any], path: Path | None) -> None:
 
 
 def _cmd_calibrate(args: argparse.Namespace, config: Config) -> int:
-    from brain3d.models import read_checkpoint, save_checkpoint, training_data
+    from brain3d.models import load_checkpoint_and_metadata, save_checkpoint, training_data
     from brain3d.training.simulated import calibrate_simulated_subject
 
     recipe = _recipe(args)
-    weights = args.weights or config.model.weights
-    model = _load_trained(config, weights)
+    model, metadata = load_checkpoint_and_metadata(args.weights or config.model.weights)
     result = calibrate_simulated_subject(model, recipe.data, args.data_dir, subject=args.subject, minutes=args.minutes)
     calibration_data = f"SIMULATED EEG of new simulated subject {args.subject} ({args.minutes:g} min), not recorded EEG"
     if args.output is not None:
-        base = training_data(read_checkpoint(weights)[2])
+        base = training_data(metadata)
         save_checkpoint(result.model, args.output, {"calibrated_subject": str(args.subject),
                                                     "data": f"{base}; calibrated on {calibration_data}"})
     print(json.dumps({

@@ -20,8 +20,7 @@ from brain3d.errors import ModelLoadError
 from brain3d.models import (
     Brain3D,
     Brain3DConfig,
-    load_checkpoint,
-    read_checkpoint,
+    load_checkpoint_and_metadata,
     state_dict_sha256,
     training_data,
     untrained_label,
@@ -76,8 +75,7 @@ def load_model(config: Config) -> LoadedModel:
     """
     path = config.model.weights
     if path.is_file():
-        model = load_checkpoint(path)
-        checkpoint_metadata = read_checkpoint(path)[2]
+        model, checkpoint_metadata = load_checkpoint_and_metadata(path)
         weights_hash = checkpoint_metadata["weights_sha256"]
         problems = build_metadata(
             model, normalization=config.preprocessing.normalization, trained=True,

@@ -304,6 +304,7 @@ class Engine:
         self._hop_s = config.window.hop / config.window.sfreq
         self._due_early_s = 0.0
         self._sinks: list[Any] = []
+        self._weights = ""  # the fast path's weights label, read once it is open
         # "own": acquisition -> windows -> fast-path thread (prepare + onnxruntime + publish);
         # "acquisition": acquisition thread (prepare + onnxruntime) -> results -> fast-path thread (publish)
         self._inbox: LatestMailbox[Any] = LatestMailbox("inference")
@@ -788,9 +789,11 @@ class Engine:
                             errors=worker.counters.errors if worker is not None else 0)
 
     def _weights_label(self) -> str:
-        """The fast path's weights in one line (from the graph's metadata)."""
-        metadata = getattr(self._fast_path, "metadata", None)
-        return str(getattr(metadata, "weights_label", "")) or "unknown weights (the graph has no metadata)"
+        """The fast path's weights in one line (from the graph's metadata; kept once it is open)."""
+        if not self._weights and self._fast_path is not None:
+            metadata = getattr(self._fast_path, "metadata", None)
+            self._weights = str(getattr(metadata, "weights_label", "")) or "unknown weights (the graph has no metadata)"
+        return self._weights
 
     @property
     def status(self) -> EngineStatus:

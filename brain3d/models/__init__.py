@@ -5,6 +5,7 @@ from brain3d.models.attention import SpatialAttention
 from brain3d.models.brain3d import Brain3D
 from brain3d.models.checkpoint import (
     load_checkpoint,
+    load_checkpoint_and_metadata,
     load_weights,
     read_checkpoint,
     save_checkpoint,
@@ -29,6 +30,7 @@ __all__ = [
     "SpatialAttention",
     "conv_output_length",
     "load_checkpoint",
+    "load_checkpoint_and_metadata",
     "load_weights",
     "min_input_samples",
     "read_checkpoint",

@@ -248,10 +248,15 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Brain3D:
 
     The model is returned in eval mode.
     """
-    config, state, _ = read_checkpoint(path)
+    return load_checkpoint_and_metadata(path)[0]
+
+
+def load_checkpoint_and_metadata(path: str | os.PathLike[str]) -> tuple[Brain3D, dict[str, str]]:
+    """:func:`load_checkpoint` and the checkpoint's metadata, from one read of the file."""
+    config, state, metadata = read_checkpoint(path)
     model = Brain3D(config)
     load_state_strict(model, state, str(path))
-    return model.eval()
+    return model.eval(), metadata
 
 
 def load_weights(model: Brain3D, path: str | os.PathLike[str]) -> Brain3D:
