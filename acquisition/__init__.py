@@ -41,6 +41,7 @@ _EXPORTS: dict[str, str] = {
     "BrainFlowSource": "acquisition.brainflow_source",
     "SimulatorSource": "acquisition.sim_source",
     "Player": "acquisition.replay",
+    "ReplaySource": "acquisition.replay",
     "Recorder": "acquisition.recorder",
     "StreamPreprocessor": "acquisition.preprocessing",
     "Windower": "acquisition.windowing",

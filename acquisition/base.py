@@ -98,7 +98,17 @@ class SourceEvent:
 
 
 class Source(abc.ABC):
-    """An EEG source. Use as a context manager or call :meth:`open` / :meth:`close`."""
+    """An EEG source. Use as a context manager or call :meth:`open` / :meth:`close`.
+
+    Attributes
+    ----------
+    speed : float
+        Stream time per wall-clock time: 1 for live streams; a simulator or a replay run
+        faster stamps its samples ``speed`` times faster (LSL clock). The engine paces
+        itself by it.
+    """
+
+    speed: float = 1.0
 
     @property
     @abc.abstractmethod

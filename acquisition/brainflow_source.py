@@ -45,7 +45,7 @@ import numpy as np
 
 from acquisition.base import Chunk, EventKind, Source, SourceEvent, StreamDescription
 from brain3d.clock import lsl_clock
-from brain3d.config import BrainFlowSourceConfig
+from brain3d.config import BrainFlowSourceConfig, Config
 from brain3d.errors import StreamError
 
 logger = logging.getLogger(__name__)
@@ -348,3 +348,8 @@ class BrainFlowSource(Source):
         """Events since the last call (oldest first)."""
         events, self._events = self._events, []
         return events
+
+
+def build(config: Config) -> BrainFlowSource:
+    """``source.kind: brainflow`` (registered in :data:`brain3d.registry.SOURCES`)."""
+    return BrainFlowSource(config.source.brainflow)

@@ -88,7 +88,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from acquisition.base import Chunk, EventKind, Source, SourceEvent, StreamDescription
-from brain3d.config import LSLSourceConfig
+from brain3d.config import Config, LSLSourceConfig
 from brain3d.errors import StreamError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -1013,3 +1013,8 @@ class MarkerInletSource:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def build(config: Config) -> LSLInletSource:
+    """``source.kind: lsl`` (registered in :data:`brain3d.registry.SOURCES`): the stream ``source.lsl`` selects."""
+    return LSLInletSource(config.source.lsl)

@@ -47,16 +47,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from acquisition.base import Chunk, EventKind, Source, SourceEvent
+from acquisition.front_end import InputFrontEnd
 from acquisition.preprocessing import StreamPreprocessor, window_phases
 from acquisition.recorder import Recorder
 from acquisition.windowing import Windower
 from brain3d.clock import lsl_clock
 from brain3d.config import Config
-from brain3d.errors import ConfigError, StreamError
+from brain3d.errors import StreamError
 from brain3d.results import Window
 
 if TYPE_CHECKING:  # pragma: no cover
-    from acquisition.replay import Player
+    pass
 
 logger = logging.getLogger(__name__)
 
@@ -216,6 +217,7 @@ class AcquisitionThread:
         self._preprocessor_kwargs = dict(preprocessor_kwargs or {})
         self.recorder: Recorder | None = None
         self.preprocessor: StreamPreprocessor | None = None
+        self.front_end: InputFrontEnd | None = None
         self.windower: Windower | None = None
         # one (preprocessor, windower) per resampling grid (acquisition.preprocessing.window_phases)
         self._chains: list[tuple[StreamPreprocessor, Windower]] = []
@@ -296,12 +298,14 @@ class AcquisitionThread:
                 phases = window_phases(description.sfreq, config.window, str(kwargs.get("resampler", "low_latency")))
             self._chains = []
             for phase in range(phases):
+                front_end = self._chains[0][0].front_end if self._chains else None  # one for every grid
                 preprocessor = StreamPreprocessor.from_config(
-                    config, description, window_phase=(phase, phases), **kwargs)
+                    config, description, window_phase=(phase, phases), front_end=front_end, **kwargs)
                 windower = Windower.for_preprocessor(
                     preprocessor, config.window, config.preprocessing, clock=self._clock, phase=(phase, phases))
                 self._chains.append((preprocessor, windower))
             self.preprocessor, self.windower = self._chains[0]
+            self.front_end = self.preprocessor.front_end
             if phases > 1:
                 logger.info("%s: windows cut from %d phase-shifted resampling grids so that every "
                             "window ends on an input sample (%g Hz -> %g Hz, hop %d)", self.name, phases,
@@ -465,9 +469,10 @@ class AcquisitionThread:
         if self.on_chunk is not None:
             self.on_chunk(chunk, read_time)
         cut: list[Window] = []
+        front = self.front_end.process(chunk.data, chunk.timestamps)  # once, whatever the number of grids
         # the grid whose window comes next first: its window is the latency-critical one
         for preprocessor, windower in sorted(self._chains, key=lambda chain: chain[1].next_seq):
-            out = preprocessor.process(chunk.data, chunk.timestamps)
+            out = preprocessor.process_front(front)
             if len(out):
                 cut.extend(windower.push(out.data, out.timestamps))
         if len(self._chains) > 1:
@@ -515,19 +520,18 @@ class AcquisitionThread:
         dict
             ``samples_received``, ``chunks_received``, ``samples_recorded`` (queued to
             the recorder), ``samples_record_dropped``, ``samples_preprocessed`` (output
-            samples at ``window.sfreq``), ``windows_emitted``, ``windows_delivered``,
+            samples at ``window.sfreq``, summed over the resampling grids), ``windows_emitted``, ``windows_delivered``,
             ``windows_skipped``, ``policy``, ``windower`` (flag counts, see
             :meth:`~acquisition.windowing.Windower.stats`), ``events`` (per kind),
             ``recorder`` (after :meth:`stop`: ``path``, ``samples_written``,
             ``samples_dropped`` of this stream), ``running``, ``ended``, ``error``.
         """
-        pre = self.preprocessor
         return {
             "samples_received": self.samples_received,
             "chunks_received": self.chunks_received,
             "samples_recorded": self.samples_recorded,
             "samples_record_dropped": self.samples_record_dropped,
-            "samples_preprocessed": 0 if pre is None else pre.samples_out,
+            "samples_preprocessed": sum(p.samples_out for p, _ in self._chains),
             "windows_emitted": self.windows_emitted,
             "windows_delivered": self.windows_delivered,
             "windows_skipped": self.windows_skipped,
@@ -570,75 +574,31 @@ def _recorder_stats_dict(stats: Any, stream_id: int | None) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------- factory
-def source_from_config(config: Config, *, player: Player | None = None) -> Source:
-    """The source ``config.source.kind`` names (not opened).
+def source_from_config(config: Config) -> Source:
+    """The source ``config.source.kind`` names (not opened), from :data:`brain3d.registry.SOURCES`.
 
-    Parameters
-    ----------
-    config : Config
-        ``source.kind`` and its sub-section.
-    player : acquisition.replay.Player, optional
-        Needed for ``kind = "replay"``: the player publishing the recording (built by
-        :func:`acquisition.replay.replay_from_config`). The replay is read like any
-        LSL stream: an :class:`~acquisition.lsl_inlet.LSLInletSource` selecting the
-        player's numeric outlet by its exact ``source_id`` (the first one whose type
-        equals ``source.lsl.type``, else the first numeric one). The other
-        ``source.lsl`` settings (clock sync, dejitter, timeouts) apply. The caller
-        starts the player (``player.open()`` before ``AcquisitionThread.start`` so the
-        inlet finds the outlet; ``player.start()`` to send).
-
-    Returns
-    -------
-    Source
-        ``simulate`` -> :class:`~acquisition.sim_source.SimulatorSource`, ``lsl`` ->
-        :class:`~acquisition.lsl_inlet.LSLInletSource`, ``brainflow`` ->
-        :class:`~acquisition.brainflow_source.BrainFlowSource`, ``replay`` ->
-        :class:`~acquisition.lsl_inlet.LSLInletSource` on the player's stream.
+    Built-ins: ``simulate`` -> :class:`~acquisition.sim_source.SimulatorSource`, ``lsl`` ->
+    :class:`~acquisition.lsl_inlet.LSLInletSource`, ``brainflow`` ->
+    :class:`~acquisition.brainflow_source.BrainFlowSource`, ``replay`` ->
+    :class:`~acquisition.replay.ReplaySource` (a player plus an LSL inlet on its stream);
+    plug-ins register more through the ``brain3d.sources`` entry points.
 
     Raises
     ------
     ConfigError
-        ``replay`` without a player, or a player without a numeric stream.
+        The kind is not registered.
+    BackendError
+        A plug-in's module cannot be imported.
+    TypeError
+        The factory did not return an :class:`~acquisition.base.Source`.
     """
-    src = config.source
-    kind = src.kind
-    if kind == "simulate":
-        from acquisition.sim_source import SimulatorSource
+    from brain3d.registry import SOURCES
 
-        return SimulatorSource(src.simulate)
-    if kind == "lsl":
-        from acquisition.lsl_inlet import LSLInletSource
-
-        return LSLInletSource(src.lsl)
-    if kind == "brainflow":
-        from acquisition.brainflow_source import BrainFlowSource
-
-        return BrainFlowSource(src.brainflow)
-    if kind == "replay":
-        from acquisition.lsl_inlet import LSLInletSource
-
-        if player is None:
-            raise ConfigError(
-                "source.kind is 'replay' but no replay Player was given; build one with "
-                "acquisition.replay.replay_from_config(config.source.replay) and pass "
-                "source_from_config(config, player=player)"
-            )
-        numeric = [
-            (stream, sid)
-            for stream, sid in zip(player.streams, player.source_ids, strict=True)
-            if stream.channel_format != "string"
-        ]
-        if not numeric:
-            raise ConfigError(
-                f"the replayed recording {player.path} has no numeric (EEG) stream, only markers; "
-                "replay a recording that contains EEG"
-            )
-        wanted = (src.lsl.type or "").lower()
-        chosen = next((sid for stream, sid in numeric if wanted and stream.type.lower() == wanted), numeric[0][1])
-        lsl = src.lsl.model_copy(update={"name": None, "type": None, "source_id": chosen})
-        logger.info("replay source: LSL inlet on the player's stream source_id=%r", chosen)
-        return LSLInletSource(lsl)
-    raise ConfigError(f"source.kind {kind!r} is unknown; use simulate, lsl, brainflow or replay")
+    source = SOURCES.create(config.source.kind, config)
+    if not isinstance(source, Source):
+        raise TypeError(f"source backend {config.source.kind!r} returned {type(source).__name__}, not an "
+                        "acquisition.base.Source; its factory must build a Source subclass")
+    return source
 
 
 __all__ = [

@@ -87,20 +87,13 @@ import numpy as np
 from scipy import signal
 
 from acquisition.base import Chunk, StreamDescription
+from acquisition.front_end import FrontEndChunk, InputFrontEnd
 from acquisition.iir import SOSFilter
 from brain3d.config import ChannelsConfig, Config, PreprocessingConfig, WindowConfig
-from brain3d.data.montage_mapping import ChannelMapping, map_channels
-from brain3d.errors import ChannelError, ConfigError, StreamError
+from brain3d.data.montage_mapping import ChannelMapping
+from brain3d.errors import ConfigError, StreamError
 
 logger = logging.getLogger(__name__)
-
-#: Unit spellings (lower case) -> factor to microvolts.
-UNITS_TO_UV: dict[str, float] = {
-    "v": 1e6, "volt": 1e6, "volts": 1e6,
-    "mv": 1e3, "millivolt": 1e3, "millivolts": 1e3,
-    "uv": 1.0, "µv": 1.0, "μv": 1.0, "microvolt": 1.0, "microvolts": 1.0,
-    "nv": 1e-3, "nanovolt": 1e-3, "nanovolts": 1e-3,
-}  # fmt: skip
 
 #: Largest numerator/denominator of the resampling ratio (filter length grows with it).
 MAX_RATIO_TERM = 1000
@@ -110,45 +103,6 @@ _BLOCK = 512
 RESAMPLER_MODES = ("low_latency", "linear_phase")
 #: Interpolation nodes of the low-latency resampler, input periods back from the newest used.
 _INTERPOLATION_NODES: dict[str, tuple[int, ...]] = {"cubic": (0, 1, 2, 3), "linear": (0, 1)}
-
-
-def unit_factor(units: str) -> float | None:
-    """Factor from ``units`` to µV, or None when the spelling is not a known unit.
-
-    Examples
-    --------
-    >>> unit_factor("V"), unit_factor("microvolts"), unit_factor("counts")
-    (1000000.0, 1.0, None)
-    """
-    return UNITS_TO_UV.get(units.strip().lower()) if units else None
-
-
-def resolve_units(description: StreamDescription, input_units: str) -> tuple[str, float]:
-    """Units the data are in and the factor to µV.
-
-    The stream's declaration wins when it is a known unit (a recording replayed in
-    volts says so); ``input_units`` (config ``preprocessing.input_units``) is used for
-    streams that declare nothing usable. A disagreement is logged as a warning.
-    """
-    declared = unit_factor(description.units)
-    configured = unit_factor(input_units)
-    if configured is None:
-        raise ConfigError(
-            f"preprocessing.input_units = {input_units!r}: allowed values are V, mV, uV"
-        )
-    if declared is None:
-        logger.info(
-            "stream %r declares units %r (not a known unit); using preprocessing.input_units = %s",
-            description.name, description.units, input_units,
-        )
-        return input_units, configured
-    if declared != configured:
-        logger.warning(
-            "stream %r declares its data in %s but preprocessing.input_units = %s; using the "
-            "stream's %s. If the stream mislabels its units, fix the source's unit metadata",
-            description.name, description.units, input_units, description.units,
-        )
-    return description.units, declared
 
 
 def rational_ratio(sfreq_in: float, sfreq_out: float) -> tuple[int, int]:
@@ -270,6 +224,9 @@ class StreamingResampler:
         how long an output waits for the input at or after it; see
         :func:`window_aligned_offset`, which picks the shift that puts window ends on (or
         nearest after) input samples.
+    filter_input : bool
+        Apply the anti-alias filter (:attr:`aa_sos`) here. False when an
+        :class:`~acquisition.front_end.InputFrontEnd` applies it once for several grids.
 
     Attributes
     ----------
@@ -304,6 +261,7 @@ class StreamingResampler:
         aa_ripple_db: float = 0.1,
         aa_stop_db: float = 60.0,
         phase_offset: int = 0,
+        filter_input: bool = True,
     ) -> None:
         if sfreq_in <= 0 or sfreq_out <= 0:
             raise StreamError(
@@ -327,6 +285,7 @@ class StreamingResampler:
                 f"phase_offset = {phase_offset}: must be 0 <= offset < up = {self.up}, and 0 unless mode is low_latency"
             )
         self.phase_offset = int(phase_offset)
+        self.filter_input = bool(filter_input)
         self.aa_sos: np.ndarray | None = None
         if mode == "linear_phase":
             self._init_linear_phase(zero_crossings)
@@ -395,7 +354,7 @@ class StreamingResampler:
         self._bad_in_history = False
         self._n_in = 0
         self._k_next = self._k0
-        self._aa = SOSFilter(self.aa_sos, self.n_channels) if self.aa_sos is not None else None
+        self._aa = SOSFilter(self.aa_sos, self.n_channels) if self.aa_sos is not None and self.filter_input else None
 
     def prime(self, channels: np.ndarray, values: np.ndarray) -> None:
         """Fill the history and filter state of ``channels`` (bool mask) with ``values`` (steady state)."""
@@ -673,6 +632,7 @@ class StreamPreprocessor:
         window_phase: tuple[int, int] = (0, 1),
         bandpass_order: int = 4,
         notch_q: float = 30.0,
+        front_end: InputFrontEnd | None = None,
     ) -> None:
         if description.sfreq <= 0:
             raise StreamError(
@@ -680,16 +640,7 @@ class StreamPreprocessor:
                 "only regularly sampled streams can be resampled and windowed"
             )
         self.description = description
-        self.units, scale = resolve_units(description, preprocessing.input_units)
-        self.mapping: ChannelMapping = map_channels(
-            description.channel_names, channels.names, missing=channels.missing
-        )
-        filled = [channels.names.index(name) for name in self.mapping.missing]
-        self.filled_channels = tuple(filled)
-        self.zero_filled_channels = tuple(filled) if self.mapping.policy == "zero" else ()
-        self.n_channels = self.mapping.n_model
-        self._matrix_t = np.ascontiguousarray((self.mapping.matrix * scale).T)  # (n_source, n_model)
-        self._feeds = self._matrix_t != 0  # source channel -> model channels it feeds
+        n_model = len(channels.names)
         self.sfreq_in = float(description.sfreq)
         self.sfreq_out = float(window.sfreq)
         band = preprocessing.bandpass
@@ -708,10 +659,19 @@ class StreamPreprocessor:
             (-(k * down + offset)) % up for k in range(first_end, first_end + up * hop, hop)
         ) / (up * self.sfreq_in)
         self.resampler = StreamingResampler(
-            self.sfreq_in, self.sfreq_out, self.n_channels, mode=resampler,
+            self.sfreq_in, self.sfreq_out, n_model, mode=resampler,
             zero_crossings=zero_crossings, interpolation=interpolation,
-            passband=None if band is None else float(band[1]), phase_offset=offset,
+            passband=None if band is None else float(band[1]), phase_offset=offset, filter_input=False,
         )
+        #: True when this preprocessor feeds its own front end (``process``); False when the
+        #: caller runs a shared one and hands its chunks to ``process_front``.
+        self.owns_front_end = front_end is None
+        self.front_end = front_end if front_end is not None else InputFrontEnd(
+            description, channels, preprocessing, anti_alias=self.resampler.aa_sos)
+        if front_end is not None and not _same_filter(front_end.anti_alias, self.resampler.aa_sos):
+            raise ConfigError("the shared front end's anti-alias filter is not this grid's; build one front end "
+                              "per stream from the first grid's resampler (StreamingResampler.aa_sos)")
+        self.n_channels = n_model
         self.sos = design_filters(
             self.sfreq_out, preprocessing.bandpass, list(preprocessing.notch),
             order=bandpass_order, notch_q=notch_q,
@@ -725,14 +685,45 @@ class StreamPreprocessor:
         return cls(description, config.channels, config.window, config.preprocessing, **kwargs)  # type: ignore[arg-type]
 
     def reset(self) -> None:
-        """Forget all state (e.g. after a stream restart); filters re-prime on the next data."""
+        """Forget all state (e.g. after a stream restart); filters re-prime on the next data.
+
+        A shared front end is the caller's to reset (once for all grids).
+        """
         self.resampler.reset()
         self._filter = SOSFilter(self.sos, self.n_channels) if self.sos is not None else None
-        self._primed = np.zeros(self.n_channels, dtype=bool)
-        self._last_good = np.zeros(self.n_channels)
-        self.samples_in = 0
+        if self.owns_front_end:
+            self.front_end.reset()
         self.samples_out = 0
-        self.nonfinite_samples = 0
+
+    @property
+    def mapping(self) -> ChannelMapping:
+        """Source -> model channels (the front end's)."""
+        return self.front_end.mapping
+
+    @property
+    def units(self) -> str:
+        """The units the input is read in."""
+        return self.front_end.units
+
+    @property
+    def filled_channels(self) -> tuple[int, ...]:
+        """Model channels without a source channel (interpolated or zero-filled)."""
+        return self.front_end.filled_channels
+
+    @property
+    def zero_filled_channels(self) -> tuple[int, ...]:
+        """The filled channels that are all zeros (``channels.missing = zero``)."""
+        return self.front_end.zero_filled_channels
+
+    @property
+    def samples_in(self) -> int:
+        """Input samples seen by the front end (the stream's, not per grid)."""
+        return self.front_end.samples_in
+
+    @property
+    def nonfinite_samples(self) -> int:
+        """Input samples with any non-finite channel."""
+        return self.front_end.nonfinite_samples
 
     def describe(self) -> str:
         """One line: units, channels, rates, resampling delay, filters."""
@@ -781,7 +772,7 @@ class StreamPreprocessor:
         return self.process(chunk.data, chunk.timestamps)
 
     def process(self, data: np.ndarray, timestamps: np.ndarray) -> PreprocessedChunk:
-        """Preprocess one chunk as received.
+        """Preprocess one chunk as received (front end, then this grid).
 
         Parameters
         ----------
@@ -796,80 +787,38 @@ class StreamPreprocessor:
             Zero or more samples at the model rate (resampling releases output as the
             input advances: ``"low_latency"`` every output up to the newest input's time,
             ``"linear_phase"`` those up to ``resampler.lookahead_s`` before it).
+
+        Raises
+        ------
+        RuntimeError
+            The front end is shared: the caller runs it once and calls :meth:`process_front`
+            on every grid.
         """
-        data = np.asarray(data)
-        timestamps = np.asarray(timestamps, dtype=np.float64)
-        n = len(timestamps)
-        if data.ndim != 2 or data.shape[1] != self.mapping.n_source:
-            raise ChannelError(
-                f"stream {self.description.name!r}: chunk of shape {data.shape} does not have the "
-                f"{self.mapping.n_source} channels of its description; rebuild the preprocessor "
-                "when the stream's channels change"
-            )
-        if data.shape[0] != n:
-            raise StreamError(
-                f"stream {self.description.name!r}: {data.shape[0]} samples but {n} timestamps; "
-                "a source must give one timestamp per sample"
-            )
-        if n == 0:
+        if not self.owns_front_end:
+            raise RuntimeError("this preprocessor's front end is shared by several grids: run "
+                               "front_end.process once per chunk and process_front on each grid")
+        return self.process_front(self.front_end.process(data, timestamps))
+
+    def process_front(self, chunk: FrontEndChunk) -> PreprocessedChunk:
+        """Resample and filter one front-end chunk on this grid (see :meth:`process`)."""
+        if chunk.primed is not None and chunk.prime_values is not None:
+            self.resampler.prime(chunk.primed, chunk.prime_values)
+            if self._filter is not None:
+                self._filter.prime(chunk.primed, chunk.prime_values)
+        if len(chunk) == 0:
             return PreprocessedChunk(np.empty((0, self.n_channels), np.float32), np.empty(0))
-        finite = np.isfinite(data)
-        all_finite = bool(finite.all())
-        if all_finite:
-            x = data @ self._matrix_t if data.dtype == np.float64 else data.astype(np.float64) @ self._matrix_t
-            bad = None
-        else:
-            x, bad = self._bridge(data, finite)
-        self._prime(x, bad)
-        self._last_good = x[-1].copy()
-        y, t_out, bad_out = self.resampler.process(x, timestamps, bad)
+        y, t_out, bad_out = self.resampler.process(chunk.x, chunk.timestamps, chunk.bad)
         if self._filter is not None and len(y):
             y = self._filter(y)
         out = y.astype(np.float32)
         if bad_out is not None:
             out[bad_out] = np.nan
-        self.samples_in += n
         self.samples_out += len(t_out)
         return PreprocessedChunk(out, t_out)
 
-    def _bridge(self, data: np.ndarray, finite: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Map channels with non-finite inputs held at the last finite value; mark them bad."""
-        n = len(data)
-        first_time = self.nonfinite_samples == 0
-        self.nonfinite_samples += int((~finite).any(axis=1).sum())
-        if first_time:
-            logger.warning(
-                "stream %r: non-finite samples (NaN/Inf); affected output samples are NaN and "
-                "their windows flagged NON_FINITE (counted in nonfinite_samples)", self.description.name,
-            )
-        clean = np.where(finite, data, 0).astype(np.float64)
-        x = clean @ self._matrix_t
-        bad = ((~finite).astype(np.float64) @ self._feeds) > 0  # model channels touched
-        good = ~bad
-        rows = np.arange(n)[:, None]
-        last = np.where(good, rows, -1)
-        np.maximum.accumulate(last, axis=0, out=last)  # index of the last good row so far
-        has_good = good.any(axis=0)
-        first_good = np.argmax(good, axis=0)
-        # before the first good row: the last good value of the previous chunk, or (for a
-        # channel never seen finite) the first good value of this chunk
-        lead = np.where(self._primed, self._last_good, np.where(has_good, x[first_good, np.arange(x.shape[1])], 0.0))
-        held = np.take_along_axis(x, np.maximum(last, 0), axis=0)
-        x = np.where(last >= 0, held, lead[None, :])
-        return x, bad
 
-    def _prime(self, x: np.ndarray, bad: np.ndarray | None) -> None:
-        """Steady-state filter state for channels seeing their first finite sample."""
-        if self._primed.all():
-            return
-        new = ~self._primed if bad is None else ~self._primed & (~bad).any(axis=0)
-        if not new.any():
-            return
-        values = x[0]  # bridged: the first good value for channels that had none before
-        self.resampler.prime(new, values)
-        if self._filter is not None:
-            self._filter.prime(new, values)
-        self._primed |= new
+def _same_filter(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    return (a is None and b is None) or (a is not None and b is not None and a.shape == b.shape and np.allclose(a, b))
 
 
 def _group_delay_sos(sos: np.ndarray, freq: float, sfreq: float) -> tuple[float, float]:

@@ -45,7 +45,10 @@ from typing import Any
 
 import numpy as np
 
+from acquisition.base import Chunk, Source, SourceEvent, StreamDescription
+from acquisition.lsl_inlet import LSLInletSource
 from acquisition.xdf_writer import CHANNEL_FORMATS, append_desc
+from brain3d.config import Config, LSLSourceConfig
 from brain3d.errors import StreamError
 
 logger = logging.getLogger(__name__)
@@ -644,6 +647,79 @@ def replay_from_config(config: Any, **overrides: Any) -> Player:
     return Player(config.path, **kwargs)
 
 
+class ReplaySource(Source):
+    """A recording replayed over LSL by its own :class:`Player`, read back like a headset.
+
+    The replay is read like any LSL stream: an :class:`~acquisition.lsl_inlet.LSLInletSource`
+    selects the player's numeric outlet by its exact ``source_id`` (the first whose type
+    equals ``lsl.type``, else the first numeric one); the other ``lsl`` settings (clock
+    sync, dejitter, timeouts) apply. :meth:`open` creates the outlets, connects the inlet,
+    then starts sending, so that no sample is sent before the inlet listens.
+
+    Parameters
+    ----------
+    player : Player
+        The loaded recording (not started).
+    lsl : LSLSourceConfig
+        Inlet settings (``name`` / ``type`` / ``source_id`` are replaced as above).
+
+    Attributes
+    ----------
+    speed : float
+        The player's speed: samples are stamped ``speed`` times faster than real time.
+
+    Raises
+    ------
+    StreamError
+        The recording has no numeric (EEG) stream, only markers.
+    """
+
+    def __init__(self, player: Player, lsl: LSLSourceConfig) -> None:
+        numeric = [(stream, sid) for stream, sid in zip(player.streams, player.source_ids, strict=True)
+                   if stream.channel_format != "string"]  # fmt: skip
+        if not numeric:
+            raise StreamError(f"the replayed recording {player.path} has no numeric (EEG) stream, only markers; "
+                              "replay a recording that contains EEG")
+        wanted = (lsl.type or "").lower()
+        chosen = next((sid for stream, sid in numeric if wanted and stream.type.lower() == wanted), numeric[0][1])
+        self.player = player
+        self.speed = player.speed
+        self.inlet = LSLInletSource(lsl.model_copy(update={"name": None, "type": None, "source_id": chosen}))
+        logger.info("replay source: LSL inlet on the player's stream source_id=%r", chosen)
+
+    @property
+    def description(self) -> StreamDescription:
+        """The replayed EEG stream as the inlet sees it."""
+        return self.inlet.description
+
+    def open(self) -> None:
+        """Create the outlets, connect the inlet, start sending."""
+        self.player.open()
+        self.inlet.open()
+        self.player.start()
+
+    def read(self, timeout: float = 0.0, min_samples: int = 1) -> Chunk | None:
+        """Samples from the inlet (see :meth:`Source.read`)."""
+        return self.inlet.read(timeout, min_samples)
+
+    def drain_events(self) -> list[SourceEvent]:
+        """The inlet's events (stream loss, clock jumps, ...)."""
+        return self.inlet.drain_events()
+
+    def close(self) -> None:
+        """Close the inlet and stop the player (idempotent)."""
+        try:
+            self.inlet.close()
+        finally:
+            self.player.stop()
+
+
+def build(config: Config) -> ReplaySource:
+    """``source.kind: replay`` (registered in :data:`brain3d.registry.SOURCES`): the file at
+    ``source.replay.path`` with ``source.replay``'s speed, loop and offset, read with ``source.lsl``."""
+    return ReplaySource(replay_from_config(config.source.replay), config.source.lsl)
+
+
 __all__: Sequence[str] = (
     "Player",
     "ReplayCounters",
@@ -651,5 +727,6 @@ __all__: Sequence[str] = (
     "load_recording",
     "replay_file",
     "replay_from_config",
+    "ReplaySource",
     "SUPPORTED_EXTENSIONS",
 )

@@ -36,7 +36,7 @@ import numpy as np
 from acquisition.base import Chunk, Source, SourceEvent, StreamDescription
 from brain3d.channels import STANDARD_64
 from brain3d.clock import lsl_clock
-from brain3d.config import SimulateSourceConfig
+from brain3d.config import Config, SimulateSourceConfig
 from brain3d.errors import StreamError
 from brain3d.schema import Description
 from brain3d.sim.eeg import EEGStreamSimulator
@@ -227,3 +227,8 @@ class SimulatorSource(Source):
     def drain_events(self) -> list[SourceEvent]:
         """No events: the simulator never loses data or jumps its clock."""
         return []
+
+
+def build(config: Config) -> SimulatorSource:
+    """``source.kind: simulate`` (registered in :data:`brain3d.registry.SOURCES`)."""
+    return SimulatorSource(config.source.simulate)

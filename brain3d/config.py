@@ -39,6 +39,7 @@ from pydantic import (
 from brain3d.channels import STANDARD_64
 from brain3d.errors import ConfigError
 from brain3d.geometry import conv_output_length, min_input_samples
+from brain3d.registry import DESCRIBERS, GENERATORS, PRECISIONS, SOURCES, Registry
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,21 @@ logger = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 #: Environment variable naming a configuration file to use instead of the default.
 CONFIG_ENV_VAR = "BRAIN3D_CONFIG"
+
+
+def _registered(registry: Registry, *extra: str) -> AfterValidator:
+    """A validator accepting the names ``registry`` holds (built-ins and plug-ins) and ``extra``."""
+
+    def check(value: str) -> str:
+        if value not in extra and value not in registry:
+            raise ValueError(registry.unknown_message(value, extra))
+        return value
+
+    return AfterValidator(check)
+
+
+#: Settings of a plug-in backend, read by its own factory (built-ins have typed sub-sections).
+PluginOptions = dict[str, Any]
 
 
 def _resolve_path(value: Path | None, info: ValidationInfo) -> Path | None:
@@ -128,9 +144,11 @@ class SimulateSourceConfig(_Section):
 
 
 class SourceConfig(_Section):
-    """Where EEG comes from. ``kind`` picks one of the sub-sections."""
+    """Where EEG comes from. ``kind`` names a registered source (:data:`brain3d.registry.SOURCES`:
+    the built-ins' settings are the sub-sections; a plug-in reads ``options``)."""
 
-    kind: Literal["simulate", "lsl", "brainflow", "replay"] = "simulate"
+    kind: Annotated[str, _registered(SOURCES)] = "simulate"
+    options: PluginOptions = Field(default_factory=dict)
     lsl: LSLSourceConfig = Field(default_factory=LSLSourceConfig)
     brainflow: BrainFlowSourceConfig = Field(default_factory=BrainFlowSourceConfig)
     replay: ReplaySourceConfig = Field(default_factory=ReplaySourceConfig)
@@ -295,7 +313,7 @@ class OnnxConfig(_Section):
 
     path: ConfigPath = Path("build/brain3d-fastpath.onnx")
     providers: list[Provider] = Field(default_factory=lambda: ["tensorrt", "cuda", "cpu"], min_length=1)
-    precision: Literal["auto", "fp32", "fp16", "int8", "int8_static"] = "auto"
+    precision: Annotated[str, _registered(PRECISIONS, "auto")] = "auto"
     intra_op_threads: int = Field(1, ge=0)
     inter_op_threads: int = Field(1, ge=0)
     warmup_runs: int = Field(20, ge=0)
@@ -333,7 +351,9 @@ class OpenAIDescriberConfig(_Section):
 class DescriberConfig(_Section):
     """Stage 2: structured 3D-aware description (issue 6)."""
 
-    backend: Literal["grounded", "transformers", "openai"] = "grounded"
+    #: a registered describer (:data:`brain3d.registry.DESCRIBERS`; a plug-in reads ``options``)
+    backend: Annotated[str, _registered(DESCRIBERS)] = "grounded"
+    options: PluginOptions = Field(default_factory=dict)
     #: grounded backend: safetensors weights of the trained attribute head
     weights: ConfigPath = Path("weights/describer-grounded.safetensors")
     #: torch intra-op threads of the grounded backend (1 keeps it off the fast path's cores)
@@ -378,12 +398,15 @@ class Generator3DConfig(_Section):
 
     Attributes
     ----------
-    backend : {"diffusion", "layout", "shap_e"}
-        Point diffusion (trained, shipped weights), the layout baseline, or Shap-E.
+    backend : str
+        A registered 3D generator (:data:`brain3d.registry.GENERATORS`): built in,
+        ``diffusion`` (trained, shipped weights), the ``layout`` baseline, or ``shap_e``.
+    options : dict
+        Settings of a plug-in generator (read by its factory).
     n_points : int
         Points per cloud.
     steps : int
-        Diffusion solver steps (quality vs speed: ``benchmarks/generate3d.py``).
+        Diffusion solver steps (quality vs speed: ``brain3d_app/bench/standalone/generate3d.py``).
     guidance_scale : float
         Classifier-free guidance weight; 1 disables guidance (half the cost).
     sampler : {"dpm_solver", "ddim"}
@@ -403,7 +426,8 @@ class Generator3DConfig(_Section):
         stage about one step per window; see ``realtime.pacing``).
     """
 
-    backend: Literal["diffusion", "layout", "shap_e"] = "diffusion"
+    backend: Annotated[str, _registered(GENERATORS)] = "diffusion"
+    options: PluginOptions = Field(default_factory=dict)
     n_points: int = Field(1024, ge=16)
     steps: int = Field(15, ge=1, le=1000)
     guidance_scale: float = Field(1.0, ge=0)

@@ -1,8 +1,9 @@
 """Latency statistics: the one place where percentiles of latency samples are computed.
 
-The engine's summary, the benchmarks and the per-stage benches each write their own
-keys (``p50_ms`` in ``summary.json``, ``p50`` in bench sections, ...); they all take
-their numbers from :class:`LatencyStats` and only choose names with :meth:`LatencyStats.pick`.
+One key scheme everywhere figures are written (``summary.json``, bench JSON, status):
+:func:`latency_figures` gives ``n``, ``p50_ms``, ``p90_ms``, ``p95_ms``, ``p99_ms``,
+``max_ms``, ``mean_ms``. :func:`read_latency_figures` also reads files written before
+that scheme (``p50`` without the unit) so that old results stay comparable.
 """
 
 from __future__ import annotations
@@ -67,3 +68,44 @@ class LatencyStats:
             else:
                 out[f"{name}{suffix}"] = round(float(value), digits) if digits is not None else float(value)
         return out
+
+
+#: Figures of :func:`latency_figures`, in order (``n`` plus these with the ``_ms`` suffix).
+FIGURE_NAMES = ("p50", "p90", "p95", "p99", "max", "mean")
+
+
+def latency_figures(samples_ms: Iterable[float] | np.ndarray, digits: int | None = None) -> dict[str, float]:
+    """The figures of latency samples in milliseconds, in the one key scheme.
+
+    Parameters
+    ----------
+    samples_ms : iterable of float
+        Latencies, ms (NaN/Inf are dropped).
+    digits : int, optional
+        Round the figures (not ``n``) to this many decimals.
+
+    Returns
+    -------
+    dict
+        ``{"n": count, "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms"}`` (NaN
+        when there are no samples).
+    """
+    return LatencyStats.of(samples_ms).pick("n", *FIGURE_NAMES, suffix="_ms", digits=digits)  # type: ignore[return-value]
+
+
+def read_latency_figures(mapping: dict[str, object]) -> dict[str, float]:
+    """Figures from a written mapping, in the one key scheme, whichever scheme wrote them.
+
+    ``{"p50": 1.2, "p99": 3.4}`` (older bench files) and ``{"p50_ms": 1.2, ...}`` both give
+    ``{"p50_ms": 1.2, "p99_ms": 3.4}``; missing figures stay missing.
+    """
+    out: dict[str, float] = {}
+    if isinstance(mapping.get("n"), (int, float)):
+        out["n"] = mapping["n"]  # type: ignore[assignment]
+    for name in FIGURE_NAMES:
+        for key in (f"{name}_ms", name):
+            value = mapping.get(key)
+            if isinstance(value, (int, float)):
+                out[f"{name}_ms"] = float(value)
+                break
+    return out

@@ -37,6 +37,13 @@ class WindowFlag(enum.IntFlag):
         return not (self & (WindowFlag.NON_FINITE | WindowFlag.FLAT | WindowFlag.SATURATED))
 
 
+#: The viewer stamps for a window's decoded image and for its cloud being on screen.
+DISPLAY_IMAGE = "display_image"
+DISPLAY_CLOUD = "display_cloud"
+#: Trace stamps in pipeline order (every latency is last sample -> one of these).
+STAGES = ("buffered", "preprocessed", "inference", "description", "cloud", DISPLAY_IMAGE, DISPLAY_CLOUD)
+
+
 @dataclass
 class Trace:
     """Timestamps of one window's journey, seconds on the LSL clock.
@@ -46,9 +53,11 @@ class Trace:
     window_end : float
         LSL time of the window's last sample (the latency origin).
     stamps : dict of str to float
-        Stage name -> LSL time that stage finished (``"buffered"``,
-        ``"preprocessed"``, ``"inference"``, ``"description"``, ``"cloud"``,
-        ``"display"``).
+        Stage name -> LSL time that stage finished (:data:`STAGES`: ``"buffered"``,
+        ``"preprocessed"``, ``"inference"``, ``"description"``, ``"cloud"``, and the
+        viewer's ``"display_image"`` / ``"display_cloud"``: the frame showing the window's
+        decoded image / its cloud was on screen; the two are separate because a window's
+        image and cloud share this trace and appear at different times).
     """
 
     window_end: float

@@ -20,12 +20,13 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import onnx
 
 from brain3d.errors import ModelLoadError
+from brain3d.registry import PRECISIONS as PRECISION_REGISTRY
 from export_onnx.export import INPUT_NAME, quiet_exporter, save_model_atomic
 from export_onnx.metadata import METADATA_KEY, parse_metadata, write_metadata
 from export_onnx.rewrite import REWRITES_FOR_PRECISION, conv_transpose_to_subpixel
@@ -33,8 +34,8 @@ from export_onnx.rewrite import REWRITES_FOR_PRECISION, conv_transpose_to_subpix
 logger = logging.getLogger(__name__)
 
 Precision = Literal["fp32", "fp16", "int8", "int8_static"]
-#: Every concrete precision, in the order of the config's documentation.
-PRECISIONS: tuple[Precision, ...] = ("fp32", "fp16", "int8", "int8_static")
+#: Every concrete precision: the names of :data:`brain3d.registry.PRECISIONS` (registration order).
+PRECISIONS = cast("tuple[Precision, ...]", PRECISION_REGISTRY.names())
 #: What ``onnx.precision: auto`` picks for the provider a session will run on.
 AUTO_PRECISION: dict[str, Precision] = {
     "CPUExecutionProvider": "int8_static",
@@ -90,38 +91,60 @@ def convert_precision(
     source = Path(fp32_path)
     if precision == "fp32":
         return source
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     target = Path(output) if output is not None else variant_path(source, precision)
     fp32 = onnx.load(str(source))
     if METADATA_KEY not in {p.key for p in fp32.metadata_props}:
         raise ModelLoadError(f"{source} has no Brain3D metadata; export it with `brain3d export` first")
-    if precision == "fp16":
-        from onnxruntime.transformers.float16 import convert_float_to_float16
-        from onnxruntime.transformers.onnx_model import OnnxModel
-
-        variant = convert_float_to_float16(fp32, keep_io_types=True, disable_shape_infer=False)
-        # the converter appends the input casts after their consumers; reorder
-        OnnxModel(variant).topological_sort()
-    elif precision == "int8":
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        with tempfile.TemporaryDirectory() as tmp, quiet_exporter():
-            quantized = Path(tmp) / "int8.onnx"
-            quantize_dynamic(
-                str(source), str(quantized), op_types_to_quantize=["MatMul", "Gemm"],
-                weight_type=QuantType.QInt8,
-            )
-            variant = onnx.load(str(quantized))
-    elif precision == "int8_static":
-        if calibration is None or len(calibration) == 0:
-            raise ValueError("int8_static needs calibration windows (n_windows, channels, samples)")
-        variant = _quantize_static(source, np.asarray(calibration, dtype=np.float32))
-    else:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    variant = PRECISION_REGISTRY.create(precision, source, fp32, calibration)
     _retag(variant, precision, str(source))
     onnx.checker.check_model(variant)
     save_model_atomic(variant, target)
     logger.info("wrote %s variant %s", precision, target)
     return target
+
+
+def keep_fp32(source: Path, fp32: onnx.ModelProto, calibration: np.ndarray | None) -> onnx.ModelProto:
+    """``fp32``: the exported graph itself (registered in :data:`brain3d.registry.PRECISIONS`)."""
+    return fp32
+
+
+def to_fp16(source: Path, fp32: onnx.ModelProto, calibration: np.ndarray | None) -> onnx.ModelProto:
+    """``fp16``: weights and activations in half precision, inputs / outputs kept float32."""
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+    from onnxruntime.transformers.onnx_model import OnnxModel
+
+    variant = convert_float_to_float16(fp32, keep_io_types=True, disable_shape_infer=False)
+    # the converter appends the input casts after their consumers; reorder
+    OnnxModel(variant).topological_sort()
+    return variant
+
+
+def to_int8_dynamic(source: Path, fp32: onnx.ModelProto, calibration: np.ndarray | None) -> onnx.ModelProto:
+    """``int8``: dynamic quantisation of the Linear layers (activations quantised per call)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with tempfile.TemporaryDirectory() as tmp, quiet_exporter():
+        quantized = Path(tmp) / "int8.onnx"
+        quantize_dynamic(
+            str(source), str(quantized), op_types_to_quantize=["MatMul", "Gemm"],
+            weight_type=QuantType.QInt8,
+        )
+        return onnx.load(str(quantized))
+
+
+def to_int8_static(source: Path, fp32: onnx.ModelProto, calibration: np.ndarray | None) -> onnx.ModelProto:
+    """``int8_static``: QDQ int8 of every convolution and Linear layer, scales from ``calibration``.
+
+    Raises
+    ------
+    ValueError
+        No calibration windows.
+    """
+    if calibration is None or len(calibration) == 0:
+        raise ValueError("int8_static needs calibration windows (n_windows, channels, samples)")
+    return _quantize_static(source, np.asarray(calibration, dtype=np.float32))
 
 
 def _quantize_static(source: Path, calibration: np.ndarray) -> onnx.ModelProto:

@@ -8,10 +8,14 @@ reported as a stage error and detached, never allowed to stop acquisition.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from brain3d.results import Cloud, Decoded, Described
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,8 @@ class EngineStatus:
     windows : int
         Windows decoded by the fast path.
     stages : dict of str to StageFigures
-        Keys among ``"inference"``, ``"description"``, ``"cloud"``, ``"display"``.
+        Keys among ``"inference"``, ``"description"``, ``"cloud"``, ``"display_image"``,
+        ``"display_cloud"``.
     provider : str
         Execution provider of the fast path (e.g. ``"CPUExecutionProvider"``).
     weights : str
@@ -92,3 +97,45 @@ class Sink(Protocol):
 
     def close(self) -> None:
         """The run ended: flush and release resources (may block briefly)."""
+
+
+class SinkSet:
+    """The sinks of one run: every result goes to each; a sink that raises is detached.
+
+    Parameters
+    ----------
+    on_error : callable
+        ``on_error(sink_name, method, exc)`` when a sink raised (it is detached; the run
+        goes on).
+    """
+
+    def __init__(self, on_error: Callable[[str, str, BaseException], None]) -> None:
+        self.on_error = on_error
+        self.active: list[Sink] = []
+        self._every: list[Sink] = []
+
+    def add(self, sink: Sink) -> None:
+        """Send results to ``sink`` from now on."""
+        self.active.append(sink)
+        self._every.append(sink)
+
+    def dispatch(self, method: str, item: Any) -> None:
+        """Call ``sink.<method>(item)`` on every active sink."""
+        for sink in list(self.active):
+            try:
+                getattr(sink, method)(item)
+            except Exception as exc:  # noqa: BLE001 - a bad sink is detached, never fatal
+                logger.exception("sink %s failed in %s; detached", type(sink).__name__, method)
+                if sink in self.active:
+                    self.active.remove(sink)
+                self.on_error(type(sink).__name__, method, exc)
+
+    def close(self, *, keep: tuple[object, ...] = ()) -> None:
+        """Close every sink ever added (detached ones too), except those in ``keep``."""
+        for sink in self._every:
+            if any(sink is k for k in keep):
+                continue
+            try:
+                sink.close()
+            except Exception:  # noqa: BLE001 - every sink gets closed
+                logger.exception("closing sink %s failed", type(sink).__name__)

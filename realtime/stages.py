@@ -17,7 +17,7 @@ set to ``generator3d.threads``), so the fast path only competes for CPU, not for
 lock. Payloads are small (a 64x64x3 image, a 512-d latent, a description, a 1024-point
 cloud: tens of kB), so a :func:`multiprocessing.Pipe` is cheap enough (well under a
 millisecond); shared memory would add complexity for nothing at this size.
-``benchmarks/pipeline.py`` measures both modes.
+``brain3d_app/bench/standalone/pipeline.py`` measures both modes.
 
 Errors are never silent: an exception in a stage is counted, reported through
 ``on_event`` (``stage_error`` with the traceback) and the worker goes on with the next
@@ -37,11 +37,19 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from brain3d.clock import lsl_clock
 from brain3d.errors import BackendError
+from brain3d.pointcloud import PointCloud
+from brain3d.results import Trace
+from brain3d.schema import Description
+from realtime.mailbox import LatestMailbox
 from realtime.pacing import FastPathSchedule
+
+if TYPE_CHECKING:  # the backend packages load only when a stage builds one (a broken one must not break the engine)
+    from brain3d.describe.base import Describer
+    from brain3d.generate3d.base import Generator3D
 
 logger = logging.getLogger(__name__)
 
@@ -77,21 +85,17 @@ class StageCancelled(Exception):
 
 
 # ----------------------------------------------------------------------- jobs
-def describe_job(describer: Any, payload: tuple[Any, ...]) -> tuple[Any, list[str]]:
+def describe_job(describer: Describer, payload: tuple[Any, ...]) -> tuple[Description, list[str]]:
     """``payload = (image (H,W,3) uint8, latent (512,) float32 or None)`` -> (Description, problems).
 
-    Uses ``describe_with_problems`` when the describer has it (what it repaired or
-    dropped goes into :attr:`brain3d.results.Described.problems`), else ``describe``.
+    What the describer repaired or dropped goes into :attr:`brain3d.results.Described.problems`.
     """
     image, latent = payload
-    with_problems = getattr(describer, "describe_with_problems", None)
-    if callable(with_problems):
-        description, problems = with_problems(image, latent)
-        return description, list(problems)
-    return describer.describe(image, latent), []
+    description, problems = describer.describe_with_problems(image, latent)
+    return description, list(problems)
 
 
-def generate_job(generator: Any, payload: tuple[Any, ...]) -> Any:
+def generate_job(generator: Generator3D, payload: tuple[Any, ...]) -> PointCloud:
     """``payload = (description, image (H,W,3) uint8 or None, seed)`` -> PointCloud."""
     description, image, seed = payload
     return generator.generate(description, image, seed=seed)
@@ -392,7 +396,18 @@ class StageCounters:
     restarts: int = 0
 
 
-class StageWorker:
+class StageItem(Protocol):
+    """What a stage's input carries: its window's sequence number and trace."""
+
+    seq: int
+    trace: Trace
+
+
+#: The item a stage's mailbox carries (``Decoded`` for the describer, ``Described`` for 3D).
+Item = TypeVar("Item", bound=StageItem)
+
+
+class StageWorker(Generic[Item]):
     """Takes the newest input from its mailbox, runs the stage, hands the result on.
 
     Parameters
@@ -400,7 +415,7 @@ class StageWorker:
     name : str
         Stage name as in traces: ``"description"`` or ``"cloud"``.
     inbox : LatestMailbox
-        Items with ``.seq`` and ``.trace``.
+        Items (one type per mailbox) with ``.seq`` and ``.trace``.
     runner : StageRunner
     payload : callable
         ``payload(item) -> tuple`` for the runner's job.
@@ -418,8 +433,8 @@ class StageWorker:
         Restarts allowed before the stage is declared dead.
     """
 
-    def __init__(self, name: str, inbox: Any, runner: StageRunner, *, payload: Callable[[Any], tuple[Any, ...]],
-                 on_result: Callable[[Any, Any], None], on_event: Callable[[str, dict[str, Any]], None],
+    def __init__(self, name: str, inbox: LatestMailbox[Item], runner: StageRunner, *,
+                 payload: Callable[[Item], tuple[Any, ...]], on_result: Callable[[Item, Any], None], on_event: Callable[[str, dict[str, Any]], None],
                  on_fatal: Callable[[str], None], clock: Callable[[], float] = lsl_clock,
                  max_consecutive_errors: int = 5, max_restarts: int = 2) -> None:
         self.name = name
@@ -447,6 +462,13 @@ class StageWorker:
     def mode(self) -> str:
         """``"thread"`` or ``"process"``."""
         return self.runner.mode
+
+    @property
+    def backend_label(self) -> str:
+        """The model this stage runs (its ``name``), or ``"not started"``."""
+        instance = getattr(self.runner, "instance", None)
+        label = getattr(self.runner, "model_name", None) or getattr(instance, "name", None)
+        return str(label or (type(instance).__name__ if instance is not None else "not started"))
 
     def start(self) -> None:
         """Start the worker thread (the model is built there, not here)."""

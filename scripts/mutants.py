@@ -47,7 +47,8 @@ class Mutant:
 
 MUTANTS: tuple[Mutant, ...] = (
     Mutant("1a", "the engine feeds raw microvolts to the model instead of prepare_windows(...)",
-           (("realtime/engine.py", "eeg = prepare_windows(window.data, prep.reference, prep.normalization)",
+           (("realtime/fast_path.py",
+             "eeg = prepare_windows(window.data, self.preprocessing.reference, self.preprocessing.normalization)",
              "eeg = window.data"),),
            ("tests/realtime/test_engine.py::test_each_decoded_window_is_the_fast_path_on_the_prepared_window",)),
     Mutant("1b", "prepare_windows forgets the average reference",
@@ -56,7 +57,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("1c", "the fast path silently decodes with untrained weights",
            (("export_onnx/fastpath.py", "    if path.is_file():\n        model = load_checkpoint(path)",
              "    if False:\n        model = load_checkpoint(path)"),),
-           ("tests/realtime/test_cli_run.py::test_the_shipped_weights_identify_the_stimuli_live",)),
+           ("tests/brain3d_app/test_cli_run.py::test_the_shipped_weights_identify_the_stimuli_live",)),
     Mutant("2", "the int8 graphs' latent is all zeros",
            (("export_onnx/session.py", "        return self._validate_output(outputs, batch.shape[0])",
              "        out = self._validate_output(outputs, batch.shape[0])\n"
@@ -64,18 +65,18 @@ MUTANTS: tuple[Mutant, ...] = (
              "        return out"),),
            ("tests/export_onnx/test_fastpath.py::test_the_graph_a_run_opens_agrees_with_the_shipped_weights",)),
     Mutant("3a", "a configured stage that cannot be imported is dropped with a warning (exit 0)",
-           (("realtime/engine.py", "        _check_factory(name, spec)\n",
-             "        try:\n            _check_factory(name, spec)\n        except Exception:\n"
+           (("realtime/slow_stages.py", "        check_factory(name, spec)\n",
+             "        try:\n            check_factory(name, spec)\n        except Exception:\n"
              "            return None\n"),),
-           ("tests/realtime/test_stages.py", "tests/realtime/test_cli_run.py::"
+           ("tests/realtime/test_stages.py", "tests/brain3d_app/test_cli_run.py::"
             "test_a_broken_stage_package_stops_the_start_with_the_import_error_and_a_non_zero_exit")),
     Mutant("3b", "brain3d.generate3d fails to import and the engine drops the 3D stage silently",
-           (("realtime/engine.py", "        _check_factory(name, spec)\n",
-             "        try:\n            _check_factory(name, spec)\n        except Exception:\n"
+           (("realtime/slow_stages.py", "        check_factory(name, spec)\n",
+             "        try:\n            check_factory(name, spec)\n        except Exception:\n"
              "            return None\n"),
             ("brain3d/generate3d/__init__.py", "from __future__ import annotations\n",
              "from __future__ import annotations\n\nraise ImportError('planted: a broken install')\n")),
-           ("tests/realtime/test_cli_run.py::"
+           ("tests/brain3d_app/test_cli_run.py::"
             "test_sigterm_mid_run_stops_cleanly_with_a_complete_session_folder",)),
     Mutant("4", "the recorder fsyncs only at close",
            (("acquisition/recorder.py", "if dirty and (now - last_sync >= sync_period or closing):",
@@ -91,9 +92,9 @@ MUTANTS: tuple[Mutant, ...] = (
              'for needed in ("ResolveScope = machine",):')),
            ("tests/test_lsl_confinement.py",)),
     Mutant("6a", "the CLI prints a fixed 'trained on SIMULATED EEG' whatever the checkpoint says",
-           (("brain3d/cli.py", 'print(f"weights       : {summary.weights}")',
+           (("brain3d_app/cli.py", 'print(f"weights       : {summary.weights}")',
              'print("weights       : trained (on SIMULATED EEG)")'),),
-           ("tests/realtime/test_cli_run.py::test_the_shipped_weights_identify_the_stimuli_live",)),
+           ("tests/brain3d_app/test_cli_run.py::test_the_shipped_weights_identify_the_stimuli_live",)),
     Mutant("6b", "the graph's weights label ignores the checkpoint's data description",
            (("export_onnx/metadata.py",
              "return weights_label(self.trained, self.training_data or UNKNOWN_TRAINING_DATA)",
@@ -136,7 +137,7 @@ MUTANTS: tuple[Mutant, ...] = (
            timeout_s=120.0),
     Mutant("10", "a README figure is edited by hand",
            (("README.md", "| onnxruntime int8_static (the CPU default) | ", "| onnxruntime int8_static (the CPU default) | 0"),),
-           ("tests/realtime/bench/test_report.py",)),
+           ("tests/brain3d_app/bench/test_report.py",)),
 )
 
 

@@ -4,7 +4,7 @@
 ``on_*`` methods, which only store the newest item (:mod:`viewer.slots`), so drawing
 never blocks acquisition or inference. A Qt timer in the main thread takes what is new
 at most ``viewer.max_fps`` times a second, draws it (:class:`viewer.scene.SceneView`),
-and stamps ``"display"`` on the traces of the cloud and image it drew when VTK has
+and stamps ``"display_cloud"`` / ``"display_image"`` on the traces of the cloud and image it drew when VTK has
 rendered the frame that shows them.
 
 Keys (in the window)
@@ -34,7 +34,7 @@ from brain3d.clock import lsl_clock
 from brain3d.config import ViewerConfig
 from brain3d.errors import BackendError
 from brain3d.results import Trace
-from viewer.scene import SceneView, ViewerFigures, plotter_layout
+from viewer.scene import SceneView, ViewerFigures, mark_shown, plotter_layout
 from viewer.slots import SlotSink
 
 logger = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ class LiveWindow(SlotSink):
         self.plotter = QtInteractor(self._window, auto_update=False, multi_samples=0, **layout)
         self._window.setCentralWidget(self.plotter)
         self.scene = SceneView(self.plotter, config)
-        self._pending: list[Trace] = []  # traces of items drawn, stamped when the frame is rendered
+        self._pending: list[tuple[Trace, str]] = []  # traces of items drawn, stamped when the frame is rendered
         self.plotter.render_window.AddObserver("EndEvent", self._on_rendered)
         self._bind_keys()
         self._timer = QtCore.QTimer()
@@ -277,10 +277,7 @@ class LiveWindow(SlotSink):
         stamp = lsl_clock()
         self.frames += 1
         self._frame_times.append(time.monotonic())
-        for trace in self._pending:
-            trace.mark("display", stamp)
-            if "cloud" in trace.stamps:
-                self._latency_ms.append((stamp - trace.stamps["cloud"]) * 1e3)
+        mark_shown(self._pending, stamp, self._latency_ms)
         self._pending.clear()
 
     def _on_window_closed(self) -> None:

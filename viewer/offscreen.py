@@ -4,7 +4,7 @@
 store the newest item; a thread of its own owns an offscreen PyVista plotter with the
 same scene as the live window (:class:`viewer.scene.SceneView`), draws whatever is new at
 most ``viewer.offscreen_fps`` times a second, writes each frame to
-``frames/<n:06d>.png`` and stamps ``"display"`` on the traces it drew. ``close()``
+``frames/<n:06d>.png`` and stamps ``"display_image"`` / ``"display_cloud"`` on the traces it drew. ``close()``
 stops the thread and makes the movie from the frames on disk.
 
 Without ``DISPLAY`` VTK's wheels render through EGL or OSMesa (Mesa); nothing here needs
@@ -26,8 +26,9 @@ import numpy as np
 from brain3d.clock import lsl_clock
 from brain3d.config import ViewerConfig
 from brain3d.errors import BackendError
+from brain3d.results import Trace
 from viewer.display import has_display
-from viewer.scene import SceneView, ViewerFigures, plotter_layout
+from viewer.scene import SceneView, ViewerFigures, mark_shown, plotter_layout
 from viewer.slots import SlotSink
 
 logger = logging.getLogger(__name__)
@@ -255,7 +256,7 @@ class OffscreenRenderer(SlotSink):
         finally:
             plotter.close()  # type: ignore[attr-defined]
 
-    def _write(self, plotter: object, scene: SceneView, shown: list) -> None:
+    def _write(self, plotter: object, scene: SceneView, shown: list[tuple[Trace, str]]) -> None:
         from PIL import Image
 
         figures = self.figures
@@ -265,10 +266,7 @@ class OffscreenRenderer(SlotSink):
         )
         frame = render_frame(plotter)
         stamp = lsl_clock()
-        for trace in shown:
-            trace.mark("display", stamp)
-            if "cloud" in trace.stamps:
-                self._latency_ms.append((stamp - trace.stamps["cloud"]) * 1e3)
+        mark_shown(shown, stamp, self._latency_ms)
         path = self.frames_dir / f"{len(self._frames):06d}.png"
         Image.fromarray(frame).save(path, compress_level=1)
         self._frames.append(path)

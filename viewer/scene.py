@@ -31,7 +31,7 @@ import numpy as np
 
 from brain3d.config import ViewerConfig
 from brain3d.pointcloud import PointCloud
-from brain3d.results import Cloud, Decoded, Described, Trace
+from brain3d.results import DISPLAY_CLOUD, DISPLAY_IMAGE, Cloud, Decoded, Described, Trace
 from brain3d.schema import CAMERA_POSITION, SCENE_BOUNDS, Description
 from realtime.sinks import EngineStatus
 
@@ -372,32 +372,33 @@ class SceneView:
             self._viewer_line = text
             self._refresh_hud()
 
-    def pull(self, slots: SinkSlots, now: float | None = None) -> list[Trace]:
+    def pull(self, slots: SinkSlots, now: float | None = None) -> list[tuple[Trace, str]]:
         """Take the newest items from ``slots`` and draw them (nothing while paused).
 
         Returns
         -------
-        list of Trace
-            Traces of the cloud and decoded items drawn; the caller marks ``"display"``
-            on them once the frame is on screen.
+        list of (Trace, str)
+            The trace of each item drawn with the stamp it earns once the frame is on
+            screen (:func:`mark_shown`): ``"display_image"`` for a decoded image,
+            ``"display_cloud"`` for a cloud (a window's image and cloud share one trace).
         """
         status = slots.status.take()
         if status is not None:
             self.show_status(status)
         if self.paused:
             return []
-        shown: list[Trace] = []
+        shown: list[tuple[Trace, str]] = []
         described = slots.described.take()
         if described is not None:
             self.show_described(described)
         decoded = slots.decoded.take()
         if decoded is not None:
             self.show_decoded(decoded)
-            shown.append(decoded.trace)
+            shown.append((decoded.trace, DISPLAY_IMAGE))
         cloud = slots.cloud.take()
         if cloud is not None:
             self.show_cloud(cloud, now)
-            shown.append(cloud.trace)
+            shown.append((cloud.trace, DISPLAY_CLOUD))
         return shown
 
     def advance(self, now: float | None = None) -> bool:
@@ -495,3 +496,14 @@ class SceneView:
         camera.SetParallelScale(height * 0.6)
         self.image_renderer.camera_set = True
         self.image_renderer.ResetCameraClippingRange()
+
+
+def mark_shown(shown: list[tuple[Trace, str]], stamp: float, cloud_to_display_ms: list[float]) -> None:
+    """Stamp the items a rendered frame shows (LSL time ``stamp``), as :meth:`SceneView.pull` named them.
+
+    Appends each shown cloud's cloud -> display latency (ms) to ``cloud_to_display_ms``.
+    """
+    for trace, stage in shown:
+        trace.mark(stage, stamp)
+        if stage == DISPLAY_CLOUD and "cloud" in trace.stamps:
+            cloud_to_display_ms.append((stamp - trace.stamps["cloud"]) * 1e3)

@@ -8,7 +8,9 @@ returns a valid description (falling back, with problems listed, on bad model ou
   decoding (lm-format-enforcer).
 * ``openai``: any OpenAI-compatible server, with timeouts, retries and a circuit breaker.
 
-:func:`build_describer` picks the backend from ``config.describer``.
+:func:`build_describer` builds the backend ``config.describer.backend`` names from
+:data:`brain3d.registry.DESCRIBERS` (each backend module has a ``build(config)``; plug-ins
+register through the ``brain3d.describers`` entry points).
 """
 
 from __future__ import annotations
@@ -35,21 +37,8 @@ def build_describer(config: Config) -> Describer:
     BackendError
         The chosen backend cannot start (e.g. transformers not installed).
     ConfigError
-        The backend is not configured (also caught when the config is validated).
+        The backend is unknown or not configured (also caught when the config is validated).
     """
-    cfg = config.describer
-    if cfg.backend == "grounded":
-        from brain3d.describe.grounded import GroundedDescriber
+    from brain3d.registry import DESCRIBERS
 
-        return GroundedDescriber.from_file(cfg.weights, threads=cfg.threads, repair=cfg.repair_relations)
-    if cfg.backend == "openai":
-        from brain3d.describe.openai_backend import OpenAIDescriber
-
-        return OpenAIDescriber.from_config(cfg.openai, repair=cfg.repair_relations)
-    if cfg.backend == "transformers":
-        from brain3d.describe.transformers_backend import TransformersDescriber
-
-        return TransformersDescriber.from_config(cfg.transformers, repair=cfg.repair_relations)
-    from brain3d.errors import ConfigError
-
-    raise ConfigError(f"describer.backend {cfg.backend!r} is unknown; use grounded, transformers or openai")
+    return DESCRIBERS.create(config.describer.backend, config)

@@ -13,6 +13,7 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -34,6 +35,9 @@ from brain3d.models.checkpoint import (
     write_safetensors,
 )
 from brain3d.schema import Description
+
+if TYPE_CHECKING:  # pragma: no cover
+    from brain3d.config import Config
 
 logger = logging.getLogger(__name__)
 
@@ -139,3 +143,9 @@ class GroundedDescriber(Describer):
                 None if latent is None or not cfg.latent_dim else torch.from_numpy(latent)[None],
             )
         return decode_description(out, 0), problems
+
+
+def build(config: Config) -> GroundedDescriber:
+    """``describer.backend: grounded`` (registered in :data:`brain3d.registry.DESCRIBERS`)."""
+    cfg = config.describer
+    return GroundedDescriber.from_file(cfg.weights, threads=cfg.threads, repair=cfg.repair_relations)

@@ -21,7 +21,7 @@ import os
 import time
 import urllib.error
 import urllib.request
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
@@ -33,6 +33,9 @@ from brain3d.describe.prompt import DESCRIBE_PROMPT, JSON_INSTRUCTION
 from brain3d.describe.structured import description_from_json_text
 from brain3d.errors import BackendError, ConfigError
 from brain3d.schema import Description, description_json_schema
+
+if TYPE_CHECKING:  # pragma: no cover
+    from brain3d.config import Config
 
 logger = logging.getLogger(__name__)
 
@@ -156,3 +159,8 @@ class OpenAIDescriber(Describer):
             raise BackendError(f"{self.url} answered content of type {type(content).__name__}, not text")
         # the EEG latent is not sent: a language model cannot read it (by design, not a problem)
         return description_from_json_text(content, self.name)
+
+
+def build(config: Config) -> OpenAIDescriber:
+    """``describer.backend: openai`` (registered in :data:`brain3d.registry.DESCRIBERS`)."""
+    return OpenAIDescriber.from_config(config.describer.openai, repair=config.describer.repair_relations)

@@ -11,7 +11,6 @@ and its model card in one command (about 10 minutes on 1 CPU thread).
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -383,22 +382,3 @@ Recipe: `{recipe.model_dump_json()}`
 
 Loss per epoch: {', '.join(f"{h['loss']:.3f}" for h in result['history'])}
 """)
-
-
-def train_describer_command(args: argparse.Namespace, config: Config) -> int:
-    """``brain3d train --stage describer``: train (and with ``--ship`` install) the grounded head."""
-    recipe = DescriberRecipe()
-    if getattr(args, "quick", False):
-        recipe = recipe.quick()
-    if getattr(args, "epochs", None):
-        recipe = recipe.model_copy(update={"epochs": args.epochs})
-    torch.set_num_threads(max(1, config.describer.threads))
-    output = Path(args.output)
-    if output == Path("build/train"):  # the CLI's default is the fast path's folder
-        output = Path("build/describer")
-    command = ("brain3d train --stage describer" + (" --quick" if args.quick else "")
-               + (f" --epochs {args.epochs}" if args.epochs else "") + (" --ship" if args.ship else ""))
-    result = train_describer(config, recipe, data_dir=args.data_dir, output_dir=output, ship=args.ship,
-                             command=command, progress=not args.no_progress)
-    print(json.dumps({k: v for k, v in result.items() if k != "history"}, indent=2))
-    return 0

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -39,6 +39,9 @@ from brain3d.describe.structured import (
 )
 from brain3d.errors import BackendError, ModelLoadError
 from brain3d.schema import Description
+
+if TYPE_CHECKING:  # pragma: no cover
+    from brain3d.config import Config
 
 logger = logging.getLogger(__name__)
 
@@ -204,3 +207,8 @@ class TransformersDescriber(Describer):
 
     def close(self) -> None:
         self.model = self.model.to("cpu") if hasattr(self.model, "to") else self.model
+
+
+def build(config: Config) -> TransformersDescriber:
+    """``describer.backend: transformers`` (registered in :data:`brain3d.registry.DESCRIBERS`)."""
+    return TransformersDescriber.from_config(config.describer.transformers, repair=config.describer.repair_relations)

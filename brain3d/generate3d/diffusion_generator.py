@@ -6,12 +6,12 @@ import logging
 import os
 import time
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import torch
 
-from brain3d.errors import ModelOutputError
+from brain3d.errors import ModelLoadError, ModelOutputError
 from brain3d.generate3d.base import Generator3D
 from brain3d.generate3d.conditioning import denormalize_points, encode_conditions
 from brain3d.generate3d.denoiser import PointDenoiser
@@ -19,6 +19,9 @@ from brain3d.generate3d.diffusion import Sampler, sample_points
 from brain3d.generate3d.layout import colors_to_uint8, layout_cloud
 from brain3d.pointcloud import PointCloud
 from brain3d.schema import SCENE_BOUNDS, Description
+
+if TYPE_CHECKING:  # pragma: no cover
+    from brain3d.config import Config
 
 logger = logging.getLogger(__name__)
 
@@ -126,3 +129,29 @@ class DiffusionGenerator(Generator3D):
                 self.problems.append(problem)
                 clouds.append(layout_cloud(desc, self.n_points, seed, source="layout-fallback"))
         return clouds
+
+
+def build(config: Config) -> Generator3D:
+    """``generator3d.backend: diffusion`` (registered in :data:`brain3d.registry.GENERATORS`).
+
+    With missing or unreadable weights, ``fallback: layout`` logs the problem and returns
+    the layout baseline; ``fallback: error`` raises.
+
+    Raises
+    ------
+    ModelLoadError
+        Weights missing or corrupt, with ``fallback: error``.
+    """
+    section = config.generator3d
+    try:
+        return DiffusionGenerator.from_file(
+            section.weights, n_points=section.n_points, steps=section.steps, guidance_scale=section.guidance_scale,
+            sampler=section.sampler, seed=section.seed, fallback=section.fallback, threads=section.threads,
+        )
+    except ModelLoadError as exc:
+        if section.fallback != "layout":
+            raise
+        from brain3d.generate3d.layout import LayoutGenerator
+
+        logger.warning("3D diffusion unavailable (%s); using the layout baseline instead", exc)
+        return LayoutGenerator(section.n_points, section.seed)

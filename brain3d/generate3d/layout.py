@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +20,9 @@ from brain3d.generate3d.base import Generator3D
 from brain3d.pointcloud import PointCloud
 from brain3d.schema import Description
 from brain3d.sim.scenes import sample_point_cloud
+
+if TYPE_CHECKING:  # pragma: no cover
+    from brain3d.config import Config
 
 logger = logging.getLogger(__name__)
 
@@ -86,3 +90,8 @@ class LayoutGenerator(Generator3D):
             else:
                 clouds.append(layout_cloud(desc, self.n_points, int(seed), self.name))
         return clouds
+
+
+def build(config: Config) -> LayoutGenerator:
+    """``generator3d.backend: layout`` (registered in :data:`brain3d.registry.GENERATORS`)."""
+    return LayoutGenerator(config.generator3d.n_points, config.generator3d.seed)

@@ -81,7 +81,7 @@ def write_generator_card(path: Path, recipe: BaseModel, report: dict[str, Any]) 
         "```",
         "",
         *_evaluation_lines(report.get("evaluation")),
-        "Speed: `benchmarks/generate3d.py` (clouds/s, p50/p99 by steps and threads).",
+        "Speed: `brain3d_app/bench/standalone/generate3d.py` (clouds/s, p50/p99 by steps and threads).",
         "",
         "## Limitations",
         "",

@@ -16,7 +16,7 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from brain3d.generate3d.base import Generator3D
 from brain3d.generate3d.layout import colors_to_uint8
 from brain3d.pointcloud import PointCloud
 from brain3d.schema import Description
+
+if TYPE_CHECKING:  # pragma: no cover
+    from brain3d.config import Config
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +56,7 @@ def mesh_to_cloud(
     vertices: np.ndarray, faces: np.ndarray, vertex_colors: np.ndarray | None, n_points: int, seed: int,
     description: Description | None, source: str = "shap_e", timing_ms: float | None = None,
 ) -> PointCloud:
+
     """Sample a Shap-E mesh to a coloured cloud placed in the scene frame.
 
     Raises
@@ -184,3 +188,19 @@ class ShapEGenerator(Generator3D):
             clouds.append(mesh_to_cloud(verts, faces, colors, self.n_points, int(seed), desc, self.name,
                                         (time.perf_counter() - start) * 1e3))
         return clouds
+
+
+def build(config: Config) -> ShapEGenerator:
+    """``generator3d.backend: shap_e`` (registered in :data:`brain3d.registry.GENERATORS`).
+
+    Raises
+    ------
+    ModelLoadError
+        No local Shap-E weights at ``generator3d.shap_e.model_path``, or they do not load.
+    """
+    section = config.generator3d
+    pipeline = load_shap_e_pipeline(section.shap_e.model_path, section.shap_e.mode)
+    return ShapEGenerator(
+        pipeline, section.shap_e.mode, n_points=section.n_points, steps=section.shap_e.steps,
+        guidance_scale=section.shap_e.guidance_scale, grid_size=section.shap_e.grid_size, seed=section.seed,
+    )

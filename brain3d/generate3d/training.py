@@ -13,7 +13,6 @@ seeds (:data:`VALIDATION_SEED_OFFSET` + i) at the shipped sampling settings.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import math
@@ -26,7 +25,6 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from brain3d.config import Config
 from brain3d.generate3d.checkpoint import read_denoiser, save_denoiser
 from brain3d.generate3d.conditioning import encode_conditions, normalize_points
 from brain3d.generate3d.denoiser import DenoiserConfig, PointDenoiser
@@ -278,62 +276,3 @@ def train_generator(
         "parameters": sum(p.numel() for p in model.parameters()),
     }
     return model, report
-
-
-def _evaluate_shipped(config: Config, weights: Path, data_dir: Path | None, quick: bool) -> dict[str, Any]:
-    """``brain3d evaluate``'s stage-3 figures for the model card (decoded part when the
-    fast-path weights and the simulated test store are there; otherwise it says why)."""
-    from brain3d.generate3d.evaluation import evaluate_generation
-    from brain3d.training.simulated import EmbeddedRecipe
-
-    config = config.model_copy(deep=True)
-    config.generator3d.weights = weights
-    try:
-        from brain3d.models import load_checkpoint
-
-        model = load_checkpoint(config.model.weights)
-    except Exception as exc:  # the card still gets the true-input figures
-        logger.warning("no fast-path model for decoded-input figures: %s", exc)
-        model = None
-    return evaluate_generation(
-        config, model, EmbeddedRecipe().data, Path(data_dir or "build/sim-data"),
-        n_scenes=4 if quick else None, n_sweep_scenes=2 if quick else 12,
-        steps_sweep=(2, 4) if quick else (5, 10, 15, 25, 50, 100),
-    )
-
-
-def train_generator_command(args: argparse.Namespace, config: Config) -> int:
-    """``brain3d train --stage generator3d``: train, and with ``--ship`` install weights + card.
-
-    ``args`` has ``output``, ``data_dir`` (unused: scenes are generated from seeds),
-    ``epochs``, ``quick``, ``no_resume``, ``no_progress`` and ``ship``.
-    """
-    from brain3d.generate3d.model_card import write_generator_card
-
-    recipe = GeneratorRecipe()
-    if getattr(args, "quick", False):
-        recipe = recipe.quick()
-    if getattr(args, "epochs", None):
-        recipe = recipe.model_copy(update={"epochs": int(args.epochs)})
-    output = Path(args.output) / "generator3d"
-    model, report = train_generator(
-        recipe, output, resume=not args.no_resume, progress=not args.no_progress,
-        eval_steps=config.generator3d.steps, eval_guidance=config.generator3d.guidance_scale,
-    )
-    command = (
-        "brain3d train --stage generator3d" + (" --quick" if args.quick else "")
-        + (f" --epochs {args.epochs}" if args.epochs else "") + (" --ship" if args.ship else "")
-    )
-    report["command"] = command
-    target = output / "generator3d-diffusion.safetensors"
-    if args.ship:
-        target = Path(config.generator3d.weights)
-    save_denoiser(model, target, {"recipe": recipe.model_dump_json(), "command": command, "data": DATA_LABEL,
-                                  "report": json.dumps({k: v for k, v in report.items() if k != "history"})})
-    report["weights"] = str(target)
-    if args.ship:
-        report["evaluation"] = _evaluate_shipped(config, target, args.data_dir, quick=bool(getattr(args, "quick", False)))
-        card = write_generator_card(target.with_suffix(".md"), recipe, report)
-        report["model_card"] = str(card)
-    print(json.dumps(report, indent=2))
-    return 0

@@ -22,10 +22,11 @@ from acquisition.pipeline import (
     source_from_config,
 )
 from acquisition.preprocessing import window_phases
+from acquisition.replay import ReplaySource
 from acquisition.sim_source import SimulatorSource
 from brain3d.channels import STANDARD_64
 from brain3d.config import Config
-from brain3d.errors import ConfigError
+from brain3d.errors import ConfigError, StreamError
 from brain3d.results import Window, WindowFlag
 
 
@@ -248,22 +249,30 @@ def test_start_twice_is_an_error() -> None:
     acq.stop()
 
 
-def test_source_from_config_picks_the_class() -> None:
+def test_source_from_config_builds_the_registered_kind() -> None:
     assert isinstance(source_from_config(Config()), SimulatorSource)
     assert isinstance(source_from_config(Config(source={"kind": "lsl"})), LSLInletSource)
     assert isinstance(source_from_config(Config(source={"kind": "brainflow"})), BrainFlowSource)
-    replay = Config(source={"kind": "replay", "replay": {"path": "session.xdf"}})
-    with pytest.raises(ConfigError, match="player"):
-        source_from_config(replay)
+    config = Config()
+    object.__setattr__(config.source, "kind", "nope")  # as if validation had been skipped
+    with pytest.raises(ConfigError, match="source.kind 'nope' is unknown; choose one of simulate, lsl"):
+        source_from_config(config)
+
+
+def test_a_replay_reads_the_players_numeric_stream_by_source_id() -> None:
     player = SimpleNamespace(
-        path=Path("session.xdf"),
+        path=Path("session.xdf"), speed=4.0,
         streams=[SimpleNamespace(channel_format="string", type="Markers"),
                  SimpleNamespace(channel_format="float32", type="EEG")],  # fmt: skip
         source_ids=["rp-markers", "rp-eeg"],
     )
-    source = source_from_config(replay, player=player)  # type: ignore[arg-type]
-    assert isinstance(source, LSLInletSource)
-    assert source.config.source_id == "rp-eeg" and source.config.name is None and source.config.type is None
+    source = ReplaySource(player, Config().source.lsl)  # type: ignore[arg-type]
+    assert isinstance(source, Source) and source.speed == 4.0
+    inlet = source.inlet.config
+    assert inlet.source_id == "rp-eeg" and inlet.name is None and inlet.type is None
+    player.streams, player.source_ids = player.streams[:1], player.source_ids[:1]
+    with pytest.raises(StreamError, match="no numeric .EEG. stream, only markers"):
+        ReplaySource(player, Config().source.lsl)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("sfreq", "phases"), [(500.0, 2), (250.0, 4), (300.0, 2), (1000.0, 1), (256.0, 1)])

@@ -15,8 +15,8 @@ from brain3d.normalization import prepare_windows
 from brain3d.results import Cloud, Decoded, Described, Window
 from realtime.engine import Engine, RunSummary
 from realtime.sinks import EngineStatus
+from tests.fakes import FakeDescriber, FakeGenerator
 from tests.realtime.conftest import make_config
-from tests.realtime.fakes import FakeDescriber, FakeGenerator
 
 
 class RecordingSink:
@@ -30,6 +30,9 @@ class RecordingSink:
         self.closed = False
 
     def on_decoded(self, item: Decoded) -> None:
+        from brain3d.clock import lsl_clock
+
+        item.trace.mark("display_image", lsl_clock())  # as a viewer does once the image is on screen
         self.decoded.append(item)
 
     def on_described(self, item: Described) -> None:
@@ -38,7 +41,7 @@ class RecordingSink:
     def on_cloud(self, item: Cloud) -> None:
         from brain3d.clock import lsl_clock
 
-        item.trace.mark("display", lsl_clock())
+        item.trace.mark("display_cloud", lsl_clock())
         self.clouds.append(item)
 
     def on_status(self, status: EngineStatus) -> None:
@@ -74,7 +77,10 @@ def test_simulator_run_fills_a_complete_session_folder(tmp_path: Path, fast_path
     assert summary.stages["description"]["errors"] == describer.calls // 4 > 0
     assert summary.stages["description"]["count"] == len(sink.described) > 0
     assert summary.stages["cloud"]["count"] == len(sink.clouds) > 0
-    assert summary.stages["display"]["count"] == len(sink.clouds)
+    # a window's image and its cloud share one trace but are stamped apart
+    assert summary.stages["display_image"]["count"] == len(sink.decoded)
+    assert summary.stages["display_cloud"]["count"] == len(sink.clouds)
+    assert all(c.trace.stamps["display_image"] < c.trace.stamps["display_cloud"] for c in sink.clouds)
     assert all(c.trace.stamps["inference"] <= c.trace.stamps["description"] <= c.trace.stamps["cloud"]
                for c in sink.clouds)
     assert sink.closed and sink.statuses and sink.statuses[-1].windows > 0

@@ -11,8 +11,8 @@ import numpy as np
 
 from brain3d.results import Decoded
 from realtime.engine import Engine
+from tests.fakes import FakeDescriber, FakeGenerator
 from tests.realtime.conftest import make_config
-from tests.realtime.fakes import FakeDescriber, FakeGenerator
 
 pylsl = __import__("pytest").importorskip("pylsl")
 

@@ -9,7 +9,7 @@ import pytest
 
 from realtime.pacing import FastPathSchedule, StepPacer
 from realtime.stages import ProcessRunner
-from tests.realtime.fakes import pacer_job
+from tests.fakes import pacer_job
 
 
 def _pacer(budget_s: float = 1.0, step_s: float = 0.01) -> tuple[FastPathSchedule, StepPacer]:
@@ -75,7 +75,7 @@ def test_the_pacer_learns_the_step_duration_from_consecutive_calls() -> None:
 @pytest.mark.slow
 def test_the_schedule_reaches_a_stage_process_and_its_model() -> None:
     schedule = FastPathSchedule()
-    runner = ProcessRunner(pacer_job, "tests.realtime.fakes:build_stepping_model", None,
+    runner = ProcessRunner(pacer_job, "tests.fakes:build_stepping_model", None,
                            name="pacing-test", pacing=schedule)  # fmt: skip
     runner.start()
     try:

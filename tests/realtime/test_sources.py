@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from realtime.engine import Engine
+from tests.fakes import FakeDescriber, FakeGenerator
 from tests.realtime.conftest import make_config
-from tests.realtime.fakes import FakeDescriber, FakeGenerator
 
 
 @pytest.mark.slow

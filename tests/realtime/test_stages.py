@@ -10,11 +10,11 @@ import pytest
 
 from brain3d.errors import BackendError
 from realtime.engine import Engine
+from tests.fakes import FakeDescriber
 from tests.realtime.conftest import make_config
-from tests.realtime.fakes import FakeDescriber
 
-FACTORIES = {"description": "tests.realtime.fakes:build_fake_describer",
-             "cloud": "tests.realtime.fakes:build_fake_generator"}
+FACTORIES = {"description": "tests.fakes:build_fake_describer",
+             "cloud": "tests.fakes:build_fake_generator"}
 
 
 @pytest.mark.slow
@@ -43,7 +43,7 @@ def test_stages_built_from_a_factory_run_in_their_own_processes(tmp_path: Path, 
 
 @pytest.mark.slow
 def test_a_crashing_stage_process_is_restarted_then_the_run_stops(tmp_path: Path, fast_path: Any) -> None:
-    factories = {**FACTORIES, "cloud": "tests.realtime.fakes:build_crashing_generator"}
+    factories = {**FACTORIES, "cloud": "tests.fakes:build_crashing_generator"}
     engine = Engine(make_config(tmp_path), fast_path=fast_path, stage_factories=factories, lsl_outputs=False)
     summary = engine.run(60.0)
     assert summary.stopped_by == "error"
@@ -65,8 +65,8 @@ def test_thread_mode_builds_stages_from_the_factories_in_this_process(tmp_path: 
     ({"description": "no_such_package_xyz:build"},
      "description stage cannot start: importing no_such_package_xyz failed (ModuleNotFoundError: "
      "No module named 'no_such_package_xyz')"),
-    ({"cloud": "tests.realtime.fakes:no_such_factory"},
-     "cloud stage cannot start: tests.realtime.fakes has no callable 'no_such_factory'"),
+    ({"cloud": "tests.fakes:no_such_factory"},
+     "cloud stage cannot start: tests.fakes has no callable 'no_such_factory'"),
     ({"cloud": "tests.realtime.broken_stage:build"},
      "cloud stage cannot start: importing tests.realtime.broken_stage failed (ImportError: "
      "cannot import name 'no_such_name' from 'brain3d.generate3d'"),
@@ -99,7 +99,7 @@ def test_a_stage_busy_too_long_while_inputs_wait_is_reported_stuck(tmp_path: Pat
 
 
 def test_missing_weights_stop_the_run_at_once_without_pointless_restarts(tmp_path: Path, fast_path: Any) -> None:
-    factories = {"description": "tests.realtime.fakes:build_describer_without_weights", "cloud": None}
+    factories = {"description": "tests.fakes:build_describer_without_weights", "cloud": None}
     engine = Engine(make_config(tmp_path), fast_path=fast_path, stage_factories=factories, stage_mode="thread",
                     lsl_outputs=False)
     summary = engine.run(30.0)

@@ -49,7 +49,7 @@ def test_window_shows_the_cloud_and_the_image(viewer_config, tmp_path):
     shots: list[np.ndarray] = []
 
     def shown() -> bool:
-        if "display" in cloud.trace.stamps:  # a frame showing the cloud was rendered
+        if "display_cloud" in cloud.trace.stamps:  # a frame showing the cloud was rendered
             shots.append(window.screenshot(tmp_path / "shot.png"))
             return True
         return False
@@ -68,8 +68,8 @@ def test_window_shows_the_cloud_and_the_image(viewer_config, tmp_path):
     assert green_top_right > 0.3, "the green decoded image is not in the top-right panel"
     assert color_mask(image[:, :split], GREEN).sum() == 0
     # The display stage is stamped on what was shown, after it was ready.
-    assert cloud.trace.stamps["display"] >= cloud.trace.stamps["cloud"]
-    assert decoded.trace.stamps["display"] >= decoded.trace.stamps["inference"]
+    assert cloud.trace.stamps["display_cloud"] >= cloud.trace.stamps["cloud"]
+    assert decoded.trace.stamps["display_image"] >= decoded.trace.stamps["inference"]
     assert window.figures.display_latency_ms and window.figures.display_latency_ms[0] >= 0
 
 

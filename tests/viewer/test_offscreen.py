@@ -31,7 +31,7 @@ def test_known_cloud_renders_where_the_reference_camera_puts_it(viewer_config, t
     renderer.on_described(make_described(3))
     renderer.on_decoded(decoded)
     renderer.on_cloud(cloud)
-    _wait(lambda: "display" in cloud.trace.stamps)
+    _wait(lambda: "display_cloud" in cloud.trace.stamps)
     renderer.close()
 
     frames = sorted((tmp_path / "frames").glob("*.png"))
@@ -58,8 +58,8 @@ def test_known_cloud_renders_where_the_reference_camera_puts_it(viewer_config, t
     assert color_mask(image[:, :panel_w], YELLOW).sum() == 0
     assert color_mask(image[:, panel_w:], BLUE).sum() == 0
     # Display stamped after the cloud was ready; movie made from the frames.
-    assert cloud.trace.stamps["display"] >= cloud.trace.stamps["cloud"]
-    assert decoded.trace.stamps["display"] >= decoded.trace.stamps["inference"]
+    assert cloud.trace.stamps["display_cloud"] >= cloud.trace.stamps["cloud"]
+    assert decoded.trace.stamps["display_image"] >= decoded.trace.stamps["inference"]
     assert renderer.movie_path == tmp_path / "frames" / "session.gif"
     with Image.open(renderer.movie_path) as gif:
         assert gif.n_frames == len(frames)
@@ -76,7 +76,7 @@ def test_offscreen_keeps_up_with_a_stream_and_counts_what_it_skipped(viewer_conf
         renderer.on_cloud(clouds[-1])
         renderer.on_decoded(make_decoded(seq, YELLOW))
         time.sleep(0.05)
-    _wait(lambda: "display" in clouds[-1].trace.stamps)
+    _wait(lambda: "display_cloud" in clouds[-1].trace.stamps)
     renderer.close()
     renderer.close()  # idempotent
     figures = renderer.figures
@@ -84,7 +84,7 @@ def test_offscreen_keeps_up_with_a_stream_and_counts_what_it_skipped(viewer_conf
     assert figures.clouds_skipped > 0
     assert figures.frames <= 20 and figures.frames == len(list(tmp_path.glob("*.png")))
     assert renderer.movie_path is None
-    shown = [c for c in clouds if "display" in c.trace.stamps]
+    shown = [c for c in clouds if "display_cloud" in c.trace.stamps]
     assert len(shown) == figures.clouds_shown
 
 
@@ -119,7 +119,7 @@ def test_a_malformed_image_is_skipped_and_drawing_goes_on(viewer_config, tmp_pat
     renderer.on_decoded(bad)
     cloud = make_cloud(1, BLUE)
     renderer.on_cloud(cloud)
-    _wait(lambda: "display" in cloud.trace.stamps)
+    _wait(lambda: "display_cloud" in cloud.trace.stamps)
     renderer.close()
     assert "decoded image must be (H, W, 3) uint8" in caplog.text
     assert renderer.figures.frames >= 1

@@ -15,10 +15,11 @@ from brain3d.config import load_config
 from brain3d.data.store import TrialStoreWriter
 from brain3d.describe.grounded import load_head
 from brain3d.describe.head import encode_targets
-from brain3d.describe.training import DescriberRecipe, train_describer_command, train_head
+from brain3d.describe.training import DescriberRecipe, train_head
 from brain3d.models import Brain3D, save_checkpoint
 from brain3d.sim.dataset import SimulatedDatasetSpec
 from brain3d.sim.scenes import generate_scene
+from brain3d_app.commands.train import train_describer_command
 from tests.brain3d.describe.conftest import TINY
 
 

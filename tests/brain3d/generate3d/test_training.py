@@ -8,7 +8,7 @@ import pytest
 from brain3d.config import load_config
 from brain3d.generate3d import build_generator
 from brain3d.generate3d.checkpoint import read_denoiser
-from brain3d.generate3d.training import train_generator_command
+from brain3d_app.commands.train import train_generator_command
 
 
 @pytest.mark.slow

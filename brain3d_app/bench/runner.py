@@ -1,0 +1,435 @@
+"""``brain3d bench``: run the measurements, write ``results.json``, the PNGs and ``report.md``.
+
+Parts, in order (each can be left out with ``BenchOptions.parts``):
+
+``fastpath``
+    onnxruntime (each available execution provider; fp32, int8 and static int8) vs torch eager.
+``acquisition``
+    ours vs mne-lsl ``StreamLSL`` on one LSL stream, sent vs received vs recorded.
+``pipeline``
+    SIMULATED EEG over a real LSL outlet through the live ``Engine`` with the slow
+    stages on, then off (needs ``realtime.engine``, issue 8).
+``sweeps``
+    channels, rate and hop (acquisition and fast path).
+``generate3d``
+    3D point count and sampling steps (needs ``brain3d.generate3d``, issue 7).
+``viewer``
+    the viewer benchmark's frames per second (``brain3d_app/bench/standalone/viewer.py``'s JSON, issue 9).
+
+A part that fails is reported in ``results.json["errors"]`` and the run goes on. Ctrl-C
+stops the run and still writes everything measured so far (``"interrupted": true``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from brain3d.config import Config
+from brain3d.errors import ConfigError
+from brain3d.machine import machine_info
+from brain3d_app.bench.figures import Section
+
+logger = logging.getLogger(__name__)
+
+#: Every part, in run order.
+PARTS = ("fastpath", "acquisition", "pipeline", "sweeps", "generate3d", "viewer")
+#: Packages whose versions the report states.
+PACKAGES = ("torch", "onnxruntime", "onnxruntime-gpu", "onnx", "numpy", "scipy", "pylsl", "mne", "mne-lsl", "pyxdf",
+            "psutil", "matplotlib", "pyvista")  # fmt: skip
+_REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """What one ``brain3d bench`` run measures and where it writes.
+
+    Attributes
+    ----------
+    output : Path
+        Folder for ``results.json``, the PNGs, ``report.md`` and the engine's sessions.
+    duration_s : float
+        Seconds of stream data of the pipeline session with slow stages on (the run
+        with them off streams half as long, at least 2 s).
+    speed : float
+        Stream time / wall time of the pipeline session (1 = real time).
+    quick : bool
+        Seconds instead of minutes: for tests and a first look, not for quoting.
+    parts : tuple of str
+        Subset of :data:`PARTS`.
+    command : str
+        The command line, for the report.
+    progress : bool
+        Show a tqdm progress bar on stderr.
+    viewer_json : Path, optional
+        The viewer benchmark's JSON (default ``build/bench/viewer.json``; the script is
+        run when the file is missing and ``brain3d_app/bench/standalone/viewer.py`` exists).
+    """
+
+    output: Path
+    duration_s: float = 60.0
+    speed: float = 1.0
+    quick: bool = False
+    parts: tuple[str, ...] = PARTS
+    command: str = "brain3d bench"
+    progress: bool = True
+    viewer_json: Path | None = None
+
+    def __post_init__(self) -> None:
+        unknown = [p for p in self.parts if p not in PARTS]
+        if unknown:
+            raise ConfigError(f"bench parts {unknown} are unknown: choose among {', '.join(PARTS)}")
+        if not self.duration_s > 0:
+            raise ConfigError(f"bench duration {self.duration_s} s: must be > 0 seconds")
+        if not self.speed > 0:
+            raise ConfigError(f"bench speed {self.speed}: must be > 0 (1 = real time)")
+
+
+@dataclass
+class BenchRun:
+    """A finished (or interrupted) bench run.
+
+    Attributes
+    ----------
+    folder : Path
+    results : dict
+        The content of ``results.json``.
+    """
+
+    folder: Path
+    results: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def report(self) -> Path:
+        """``report.md``."""
+        return self.folder / "report.md"
+
+
+class _Progress:
+    """tqdm over the parts; labels of the current step as the description."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc="bench", unit="part", file=sys.stderr, dynamic_ncols=True)
+
+    def label(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(text, refresh=True)
+        logger.debug("bench: %s", text)
+
+    def done(self, part: str) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+        logger.info("bench part %s done", part)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _utc() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _targets(sections: dict[str, Section], config: Config) -> list[dict[str, Any]]:
+    """The issue's targets beside the figures that measure them."""
+
+    def pick(*candidates: tuple[str, str]) -> tuple[str | None, Any]:
+        for sec, name in candidates:
+            if sec in sections and sections[sec].value(name) is not None:
+                fig = sections[sec].figures[name]
+                return f"{sec}: {name}", fig
+        return None, None
+
+    g = config.generator3d
+    rows = []
+    for target, unit, ok, candidates in (
+        ("sample-to-image p99 <= 5 ms with all stages running", "ms", lambda v: v <= 5.0,
+         [("pipeline", "slow_on.sample_to_image.p99")]),
+        ("zero lost samples (sent = received = recorded), pipeline", "samples", lambda v: v == 0,
+         [("pipeline", "slow_on.samples.lost")]),
+        ("zero lost samples (sent = received = recorded), acquisition", "samples", lambda v: v == 0,
+         [("acquisition", "samples.lost")]),
+        (f"3D >= 5 clouds/s ({g.backend}, {g.n_points} points, {g.steps} steps)", "per_s", lambda v: v >= 5.0,
+         _generate3d_candidates(sections, config)),
+        ("viewer >= 30 frames/s", "per_s", lambda v: v >= 30.0, [("viewer", "frames_per_s")]),
+    ):  # fmt: skip
+        where, fig = pick(*candidates)
+        note = None
+        if where is not None and where.startswith("pipeline") and "slow_on.engine" in sections["pipeline"].missing:
+            note = "the engine stopped this session early (see the pipeline section): not a valid figure"
+        if fig is not None and fig.device and target.startswith("3D"):
+            if where is not None and where.startswith("generate3d_benchmark"):
+                steps = sections["generate3d_benchmark"].value("chosen.steps")
+                target = f"3D >= 5 clouds/s ({fig.device}, 1024 points, {steps:g} steps: brain3d_app/bench/standalone/generate3d.py)"
+            else:
+                target = f"3D >= 5 clouds/s ({fig.device}, {g.n_points} points, {g.steps} steps)"
+        rows.append({"target": target, "unit": fig.unit if fig else unit, "figure": where,
+                     "value": fig.value if fig else None,
+                     "met": (bool(ok(fig.value)) if fig and note is None else None),
+                     "device": fig.device if fig else None, "note": note})  # fmt: skip
+    return rows
+
+
+def _generate3d_candidates(sections: dict[str, Section], config: Config) -> list[tuple[str, str]]:
+    """Where the 3D rate comes from: the sweep at the configured size, unless it fell back
+    to the layout baseline and the diffusion benchmark's JSON was read."""
+    g = config.generator3d
+    sweep = [("sweep_generate3d", f"points_{g.n_points}.clouds_per_s"), ("sweep_generate3d", f"steps_{g.steps}.clouds_per_s")]
+    external = [("generate3d_benchmark", f"chosen.clouds_per_s_threads_{t}") for t in (2, 1)]
+    fig = sections.get("sweep_generate3d", Section("", "")).figures.get(sweep[0][1])
+    if fig is not None and (fig.device or "").startswith("layout") and "generate3d_benchmark" in sections:
+        return external + sweep
+    return sweep + external
+
+
+def _viewer_section(options: BenchOptions, folder: Path) -> Section:
+    """Frames per second from the viewer benchmark (issue 9), run here if needed."""
+    section = Section("viewer", "Viewer (brain3d_app/bench/standalone/viewer.py, read from its JSON)", device="CPU (VTK, software GL)")
+    path = options.viewer_json or (_REPO / "build" / "bench" / "viewer.json")
+    if not path.is_file():
+        path = folder / "viewer.json"
+        cmd = [sys.executable, "-m", "brain3d_app.bench.standalone.viewer", "--json", str(path)]
+        if options.quick:
+            cmd += ["--seconds", "1", "--points", "1024", "--no-offscreen"]
+        logger.info("running %s", shlex.join(cmd))
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+        if done.returncode != 0:
+            section.missing["frames_per_s"] = f"{shlex.join(cmd)} failed: {done.stderr.strip()[-300:]}"
+            return section
+    if not path.is_file():
+        section.missing["frames_per_s"] = f"no viewer benchmark JSON at {path}"
+        return section
+    from brain3d_app.bench.pipeline import _find_number
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for key in ("frames_per_s", "fps", "render_fps", "frames_per_second"):
+        value = _find_number(data, key)
+        if value is not None:
+            section.add("frames_per_s", value, "per_s")
+            section.info = {"from": str(path), "key": key}
+            break
+    else:
+        section.missing["frames_per_s"] = f"{path} has no frames_per_s / fps figure"
+    return section
+
+
+def run_bench(config: Config, options: BenchOptions, *, engine_kwargs: dict[str, Any] | None = None) -> BenchRun:
+    """Run the parts in ``options``; write ``results.json``, PNGs and ``report.md``.
+
+    Parameters
+    ----------
+    config : Config
+        The configuration every part runs with (fast path graph, window, stages).
+    options : BenchOptions
+    engine_kwargs : dict, optional
+        Extra ``realtime.engine.Engine`` arguments for the pipeline sessions (tests use
+        ``stage_mode="thread"`` and small fake stages through ``stage_factories``).
+
+    Returns
+    -------
+    BenchRun
+        Also when interrupted with Ctrl-C (``results["interrupted"]`` is then True).
+    """
+    from brain3d_app.bench import plots
+    from brain3d_app.bench.acquisition import AcquisitionSettings, compare_acquisition
+    from brain3d_app.bench.fastpath import measure_fastpath
+    from brain3d_app.bench.pipeline import (
+        compare_slow_stages,
+        engine_available,
+        stage_latencies,
+        timeline,
+    )
+    from brain3d_app.bench.report import write_report
+    from brain3d_app.bench.sweeps import (
+        SweepSettings,
+        generate3d_available,
+        sweep_acquisition,
+        sweep_generate3d,
+        sweep_hop,
+    )
+
+    folder = options.output.resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    quick = options.quick
+    results: dict[str, Any] = {
+        "benchmark": "brain3d bench", "schema": 1, "command": options.command, "started_utc": _utc(),
+        "options": {**{k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(options).items()}},
+        "machine": machine_info(packages=PACKAGES),
+        "load_average_before": [round(x, 2) for x in os.getloadavg()],
+        "config": config.model_dump(mode="json"), "config_yaml": config.to_yaml(),
+        "sections": {}, "errors": {}, "skipped_parts": {}, "interrupted": False, "complete": False,
+        "notes": [
+            "Latency = LSL time a stage finished - LSL time of the window's last sample (one clock).",
+            "Steady-state acquisition figures leave out samples pushed in the first second (liblsl clock sync).",
+            "Ratios compare figures measured in this run on this machine; absolute figures vary with load.",
+            "mne-lsl ships its own liblsl, whose clock origin differs from pylsl's: its latencies are converted "
+            "with its clock-sync offset and are indicative.",
+            "Engine sessions: the simulator pushes every sample when it is due (1-sample chunks), so sample-to-X "
+            "measures this system, not the sender's block size. Streaming starts once the slow stages have "
+            "loaded their models; the engine may log the stream as stalled during that wait.",
+            "Windows behind real time: windows whose image came more than one hop after their last sample.",
+        ],
+    }  # fmt: skip
+    sections: dict[str, Section] = {}
+    # quick: one point per sweep, enough to show every sweep runs (not to read a trend from)
+    sweeps = SweepSettings(channels=(32,), rates_hz=(250.0,), hops=(32,), points=(256,), steps=(2,),
+                           seconds=1.5, clouds=2) if quick else SweepSettings()  # fmt: skip
+    progress = _Progress(len(options.parts), options.progress)
+
+    def save() -> None:
+        results["sections"] = {name: {**s.to_dict(), "plots": results.get("_plots", {}).get(name, [])}
+                               for name, s in sections.items()}  # fmt: skip
+        results["targets"] = _targets(sections, config)
+        results["finished_utc"] = _utc()
+        results["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+        public = {k: v for k, v in results.items() if not k.startswith("_")}
+        (folder / "results.json").write_text(json.dumps(public, indent=1, default=str), encoding="utf-8")
+        write_report(folder)
+
+    def add_plot(section: str, path: Path | None) -> None:
+        if path is not None:
+            results.setdefault("_plots", {}).setdefault(section, []).append(path.name)
+
+    def part_fastpath() -> None:
+        sec = measure_fastpath(config, runs=20 if quick else 1000, warmup=5 if quick else 50,
+                               threads=(1,) if quick else (1, 2), int8=not quick, budget_s=None if quick else 20.0,
+                               tick=progress.label)  # fmt: skip
+        sections["fastpath"] = sec
+        add_plot("fastpath", plots.plot_fastpath(sec, folder / "fastpath.png"))
+
+    def part_acquisition() -> None:
+        settings = AcquisitionSettings(minutes=2 / 60, speed=1.0) if quick else AcquisitionSettings(minutes=2.0, speed=4.0)
+        progress.label(f"acquisition: {settings.minutes:g} min of data at speed {settings.speed:g}")
+        sections["acquisition"] = compare_acquisition(settings, config)
+
+    def part_pipeline() -> None:
+        if not engine_available():
+            results["skipped_parts"]["pipeline"] = "realtime.engine (issue 8) is not available in this checkout"
+            return
+        duration = options.duration_s
+        sec, runs = compare_slow_stages(config, folder, duration_s=duration, speed=options.speed,
+                                        off_duration_s=max(duration / 2, min(duration, 2.0)),
+                                        tick=lambda k, t: progress.label(f"pipeline {k}: {t:.0f} s"),
+                                        engine_kwargs=engine_kwargs, stop_requested=stop.is_set)  # fmt: skip
+        sections["pipeline"] = sec
+        for key, run in runs.items():
+            lat = stage_latencies(run.traces)
+            add_plot("pipeline", plots.plot_stage_latency(lat, folder / f"pipeline_{key}_latency.png",
+                                                          f"Stage latency, slow stages {key[5:]}"))  # fmt: skip
+            add_plot("pipeline", plots.plot_timeline(timeline(run.traces), run.hop_s * 1e3,
+                                                     folder / f"pipeline_{key}_timeline.png",
+                                                     f"Latency over the run, slow stages {key[5:]}"))  # fmt: skip
+
+    def part_sweeps() -> None:
+        acq = sweep_acquisition(config, sweeps, tick=progress.label)
+        sections["sweep_acquisition"] = acq
+        add_plot("sweep_acquisition", plots.plot_sweep(acq, folder / "sweep_acquisition.png", [
+            ("channels", sweeps.channels, "push_to_window", "reader_cpu", "channels"),
+            ("rate", sweeps.rates_hz, "push_to_window", "reader_cpu", "sampling rate (Hz)"),
+        ]))  # fmt: skip
+        hop = sweep_hop(config, sweeps, tick=progress.label)
+        sections["sweep_hop"] = hop
+        add_plot("sweep_hop", plots.plot_sweep(hop, folder / "sweep_hop.png", [
+            ("hop", sweeps.hops, "push_to_image", "reader_cpu", "hop (samples at the model rate)"),
+        ]))  # fmt: skip
+
+    def part_generate3d() -> None:
+        external_generate3d()
+        if not generate3d_available():
+            results["skipped_parts"]["generate3d"] = "brain3d.generate3d.build_generator (issue 7) is not available"
+            return
+        sec = sweep_generate3d(config, sweeps, tick=progress.label)
+        sections["sweep_generate3d"] = sec
+        add_plot("sweep_generate3d", plots.plot_sweep(sec, folder / "sweep_generate3d.png", [
+            ("points", sweeps.points, "per_cloud", "cpu", "points per cloud"),
+            ("steps", sweeps.steps, "per_cloud", "cpu", "sampling steps"),
+        ]))  # fmt: skip
+
+    def external_generate3d() -> None:
+        path = _REPO / "build" / "bench" / "generate3d.json"  # brain3d_app/bench/standalone/generate3d.py (issue 7), if it was run
+        if not path.is_file():
+            return
+        data = json.loads(path.read_text(encoding="utf-8"))
+        chosen = data.get("chosen") or {}
+        sec = Section("generate3d_benchmark", "3D diffusion (brain3d_app/bench/standalone/generate3d.py, read from its JSON)",
+                      device="diffusion, CPU")  # fmt: skip
+        if "steps" in chosen:
+            sec.add("chosen.steps", chosen["steps"], "steps")
+        for key, value in chosen.items():
+            if key.startswith("clouds_per_s_threads_"):
+                sec.add(f"chosen.{key}", value, "per_s", device=f"diffusion, CPU, {key.rsplit('_', 1)[1]} threads")
+        sec.info = {"from": str(path), "chosen": chosen, "machine": data.get("machine")}
+        if not sec.figures:
+            sec.missing["chosen"] = f"{path} has no 'chosen' entry (run without 100 steps?)"
+        sections["generate3d_benchmark"] = sec
+
+    def part_viewer() -> None:
+        sections["viewer"] = _viewer_section(options, folder)
+
+    runners: dict[str, Callable[[], None]] = {
+        "fastpath": part_fastpath, "acquisition": part_acquisition, "pipeline": part_pipeline,
+        "sweeps": part_sweeps, "generate3d": part_generate3d, "viewer": part_viewer,
+    }  # fmt: skip
+    stop = threading.Event()
+    current = {"part": ""}
+
+    def on_sigint(_signum: int, _frame: Any) -> None:
+        # first Ctrl-C during an engine session ends it early and keeps its figures;
+        # otherwise (or a second time) stop at once: what was measured so far is written
+        if current["part"] == "pipeline" and not stop.is_set():
+            stop.set()
+            logger.warning("Ctrl-C: ending the engine session early (again to stop at once)")
+            return
+        stop.set()
+        raise KeyboardInterrupt
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    started = time.monotonic()
+    try:
+        for part in options.parts:
+            if stop.is_set():
+                raise KeyboardInterrupt
+            current["part"] = part
+            progress.label(part)
+            part_started = time.monotonic()
+            try:
+                runners[part]()
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # one failing part must not lose the others
+                logger.exception("bench part %s failed", part)
+                results["errors"][part] = f"{type(exc).__name__}: {exc}"
+            results.setdefault("part_wall_s", {})[part] = round(time.monotonic() - part_started, 1)
+            progress.done(part)
+            save()
+        if stop.is_set():
+            raise KeyboardInterrupt
+        results["complete"] = not results["errors"]
+    except KeyboardInterrupt:
+        results["interrupted"] = True
+        logger.warning("bench interrupted: writing what was measured so far")
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        progress.close()
+        results["wall_s"] = round(time.monotonic() - started, 1)
+        save()
+    return BenchRun(folder, {k: v for k, v in results.items() if not k.startswith("_")})

@@ -1,0 +1,1 @@
+"""Command handlers of the ``brain3d`` command, each thin over a library API."""
