@@ -312,7 +312,7 @@ class BrainFlowSource(Source):
 
     def _check_packages(self, package_nums: np.ndarray, now: float) -> None:
         if self._gap_check is None:
-            steps = np.diff(np.asarray(package_nums).astype(np.int64)) % PACKAGE_MODULUS
+            steps = np.mod(np.diff(np.asarray(package_nums).astype(np.int64)), PACKAGE_MODULUS)
             if steps.size >= 8 and np.mean(steps == 1) < 0.5:
                 logger.warning(
                     "BrainFlow board %s: package numbers do not count up by 1 per sample; "

@@ -1,12 +1,12 @@
 """The acquisition thread: source -> raw recording -> preprocessing -> windows.
 
 :class:`AcquisitionThread` owns one :class:`~acquisition.base.Source`, an optional
-:class:`~acquisition.recorder.Recorder`, a
-:class:`~acquisition.preprocessing.StreamPreprocessor` and a
-:class:`~acquisition.windowing.Windower`, and runs the read loop in its own thread::
+:class:`~acquisition.recorder.Recorder` and the stream's
+:class:`~acquisition.grids.GridWindows` (one input front end, ``P`` resampling grids
+with their windowers), and runs the read loop in its own thread::
 
     source.read(read_timeout_s) ──► recorder.push (raw, as received, once)
-                                └─► preprocessor.process ──► windower.push ──► on_window(window)
+                                └─► front end (once) ──► grids: resample, filter, cut ──► on_window(window)
     source.drain_events() ─────────────────────────────────────────────────► on_event(event)
 
 * **Raw recording.** Every chunk is queued to the recorder exactly as the source
@@ -47,8 +47,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from acquisition.base import Chunk, EventKind, Source, SourceEvent
-from acquisition.front_end import InputFrontEnd
-from acquisition.preprocessing import StreamPreprocessor, window_phases
+from acquisition.grids import GridWindows
+from acquisition.preprocessing import StreamPreprocessor
 from acquisition.recorder import Recorder
 from acquisition.windowing import Windower
 from brain3d.clock import lsl_clock
@@ -178,12 +178,6 @@ class AcquisitionThread:
     events : dict of str to int
         Source and pipeline events seen, per kind.
 
-    Examples
-    --------
-    >>> source = source_from_config(config)                          # doctest: +SKIP
-    >>> with AcquisitionThread(source, config, on_window=mailbox.put,
-    ...                        recorder=session / "recording.xdf") as acq:
-    ...     ...  # windows arrive in mailbox; acq.stats() for counts
     """
 
     def __init__(
@@ -217,10 +211,9 @@ class AcquisitionThread:
         self._preprocessor_kwargs = dict(preprocessor_kwargs or {})
         self.recorder: Recorder | None = None
         self.preprocessor: StreamPreprocessor | None = None
-        self.front_end: InputFrontEnd | None = None
         self.windower: Windower | None = None
-        # one (preprocessor, windower) per resampling grid (acquisition.preprocessing.window_phases)
-        self._chains: list[tuple[StreamPreprocessor, Windower]] = []
+        #: The front end, the resampling grids and their windowers (built by :meth:`start`).
+        self.grids: GridWindows | None = None
         self._stream_id: int | None = None
         self._thread: threading.Thread | None = None
         self._stop_event = threading.Event()
@@ -268,12 +261,7 @@ class AcquisitionThread:
         """Open the source, build preprocessing, windowing and recording; start the thread.
 
         Opening happens here, in the caller's thread, so a missing stream or a channel
-        mismatch raises at once (and the source is closed again).
-
-        Returns
-        -------
-        AcquisitionThread
-            ``self``.
+        mismatch raises at once (and the source is closed again). Returns ``self``.
 
         Raises
         ------
@@ -291,25 +279,9 @@ class AcquisitionThread:
         try:
             self.source.open()
             description = self.source.description
-            config = self.config
-            kwargs = dict(self._preprocessor_kwargs)
-            phases = 1
-            if kwargs.get("align_windows", True):
-                phases = window_phases(description.sfreq, config.window, str(kwargs.get("resampler", "low_latency")))
-            self._chains = []
-            for phase in range(phases):
-                front_end = self._chains[0][0].front_end if self._chains else None  # one for every grid
-                preprocessor = StreamPreprocessor.from_config(
-                    config, description, window_phase=(phase, phases), front_end=front_end, **kwargs)
-                windower = Windower.for_preprocessor(
-                    preprocessor, config.window, config.preprocessing, clock=self._clock, phase=(phase, phases))
-                self._chains.append((preprocessor, windower))
-            self.preprocessor, self.windower = self._chains[0]
-            self.front_end = self.preprocessor.front_end
-            if phases > 1:
-                logger.info("%s: windows cut from %d phase-shifted resampling grids so that every "
-                            "window ends on an input sample (%g Hz -> %g Hz, hop %d)", self.name, phases,
-                            description.sfreq, config.window.sfreq, config.window.hop)
+            self.grids = GridWindows(description, self.config, clock=self._clock, name=self.name,
+                                     **self._preprocessor_kwargs)
+            self.preprocessor, self.windower = self.grids.preprocessor, self.grids.windower
             recorder = self._recorder_arg
             if isinstance(recorder, (str, Path)):
                 recorder = Recorder(recorder)
@@ -441,13 +413,12 @@ class AcquisitionThread:
         :data:`WAKE_MARGIN_SAMPLES`, in one wait, then reads sample by sample until the
         window is cut.
         """
-        if not self._chains:
+        if self.grids is None:
             return timeout, 1
-        batch = min(pre.inputs_until(win.samples_to_next_window) for pre, win in self._chains)
-        batch -= WAKE_MARGIN_SAMPLES
+        batch = self.grids.inputs_until_next_window() - WAKE_MARGIN_SAMPLES
         if batch <= 1:
             return timeout, 1
-        return min(MAX_BATCH_WAIT_S, batch / self._chains[0][0].sfreq_in + timeout), batch
+        return min(MAX_BATCH_WAIT_S, batch / self.grids.sfreq_in + timeout), batch
 
     def _handle_chunk(self, chunk: Chunk, read_time: float) -> None:
         n = len(chunk)
@@ -468,15 +439,8 @@ class AcquisitionThread:
                     ))  # fmt: skip
         if self.on_chunk is not None:
             self.on_chunk(chunk, read_time)
-        cut: list[Window] = []
-        front = self.front_end.process(chunk.data, chunk.timestamps)  # once, whatever the number of grids
-        # the grid whose window comes next first: its window is the latency-critical one
-        for preprocessor, windower in sorted(self._chains, key=lambda chain: chain[1].next_seq):
-            out = preprocessor.process_front(front)
-            if len(out):
-                cut.extend(windower.push(out.data, out.timestamps))
-        if len(self._chains) > 1:
-            cut.sort(key=lambda window: window.seq)
+        assert self.grids is not None  # built by start() before the thread reads
+        cut = self.grids.push(chunk.data, chunk.timestamps)
         deliver = []
         for window in cut:
             self.windows_emitted += 1
@@ -531,12 +495,12 @@ class AcquisitionThread:
             "chunks_received": self.chunks_received,
             "samples_recorded": self.samples_recorded,
             "samples_record_dropped": self.samples_record_dropped,
-            "samples_preprocessed": sum(p.samples_out for p, _ in self._chains),
+            "samples_preprocessed": 0 if self.grids is None else self.grids.samples_out,
             "windows_emitted": self.windows_emitted,
             "windows_delivered": self.windows_delivered,
             "windows_skipped": self.windows_skipped,
             "policy": self.policy,
-            "windower": None if self.windower is None else _merged_stats([w.stats() for _, w in self._chains]),
+            "windower": None if self.grids is None else self.grids.windower_stats(),
             "events": dict(self.events),
             "recorder": self._recorder_stats,
             "running": self.running,
@@ -550,16 +514,6 @@ class AcquisitionThread:
             f"({self.samples_record_dropped} dropped), {self.windows_emitted} windows "
             f"({self.windows_delivered} delivered, {self.windows_skipped} skipped), events {self.events}"
         )
-
-
-def _merged_stats(per_grid: list[dict[str, Any]]) -> dict[str, Any]:
-    """One windower's stats from those of every resampling grid (counts summed)."""
-    merged = dict(per_grid[0])
-    for stats in per_grid[1:]:
-        for key in ("windows_emitted", "windows_flagged", "windows_unusable", "overflowed_samples"):
-            merged[key] += stats[key]
-        merged["flags"] = {name: merged["flags"][name] + stats["flags"][name] for name in merged["flags"]}
-    return merged
 
 
 def _recorder_stats_dict(stats: Any, stream_id: int | None) -> dict[str, Any]:

@@ -114,6 +114,53 @@ class RecorderStats:
         return sum(self.samples_dropped.values())
 
 
+def _stream_header(
+    description: StreamDescription | None, *, name: str | None, type: str | None, channel_count: int | None,
+    nominal_srate: float | None, channel_format: str, source_id: str | None, channel_labels: Sequence[str] | None,
+    units: str | Sequence[str] | None, header_xml: bytes | str | None, desc: Mapping[str, Any] | None,
+) -> tuple[str | None, int | None, str, bytes | str]:
+    """Name, channel count, format and XML header of a stream (see :meth:`Recorder.add_stream`)."""
+    if header_xml is not None:
+        import xml.etree.ElementTree as ET
+
+        root = ET.fromstring(header_xml)
+        name = name or (root.findtext("name") or "")
+        channel_count = channel_count or int(root.findtext("channel_count") or 0)
+        channel_format = root.findtext("channel_format") or channel_format
+        xml: bytes | str = header_xml
+    else:
+        if description is not None:
+            name = name if name is not None else description.name
+            type = type if type is not None else description.type
+            source_id = source_id if source_id is not None else description.source_id
+            channel_labels = (
+                channel_labels if channel_labels is not None else description.channel_names
+            )
+            channel_count = (
+                channel_count if channel_count is not None else description.n_channels
+            )
+            nominal_srate = nominal_srate if nominal_srate is not None else description.sfreq
+            units = units if units is not None else description.units
+            if description.simulated:
+                desc = {**(desc or {}), "simulated": "true"}
+        if name is None or channel_count is None:
+            raise ValueError(
+                "add_stream needs a StreamDescription, header_xml, or name and channel_count"
+            )
+        xml = stream_header_xml(
+            name=name,
+            type=type or "",
+            channel_count=channel_count,
+            nominal_srate=nominal_srate or 0.0,
+            channel_format=channel_format,
+            source_id=source_id or "",
+            channel_labels=channel_labels,
+            units=units,
+            desc=desc,
+        )
+    return name, channel_count, channel_format, xml
+
+
 class Recorder:
     """Write any number of streams, as received, to one XDF file.
 
@@ -228,44 +275,10 @@ class Recorder:
         int
             Stream id for :meth:`push` / :meth:`push_markers`.
         """
-        if header_xml is not None:
-            import xml.etree.ElementTree as ET
-
-            root = ET.fromstring(header_xml)
-            name = name or (root.findtext("name") or "")
-            channel_count = channel_count or int(root.findtext("channel_count") or 0)
-            channel_format = root.findtext("channel_format") or channel_format
-            xml: bytes | str = header_xml
-        else:
-            if description is not None:
-                name = name if name is not None else description.name
-                type = type if type is not None else description.type
-                source_id = source_id if source_id is not None else description.source_id
-                channel_labels = (
-                    channel_labels if channel_labels is not None else description.channel_names
-                )
-                channel_count = (
-                    channel_count if channel_count is not None else description.n_channels
-                )
-                nominal_srate = nominal_srate if nominal_srate is not None else description.sfreq
-                units = units if units is not None else description.units
-                if description.simulated:
-                    desc = {**(desc or {}), "simulated": "true"}
-            if name is None or channel_count is None:
-                raise ValueError(
-                    "add_stream needs a StreamDescription, header_xml, or name and channel_count"
-                )
-            xml = stream_header_xml(
-                name=name,
-                type=type or "",
-                channel_count=channel_count,
-                nominal_srate=nominal_srate or 0.0,
-                channel_format=channel_format,
-                source_id=source_id or "",
-                channel_labels=channel_labels,
-                units=units,
-                desc=desc,
-            )
+        name, channel_count, channel_format, xml = _stream_header(
+            description, name=name, type=type, channel_count=channel_count, nominal_srate=nominal_srate,
+            channel_format=channel_format, source_id=source_id, channel_labels=channel_labels, units=units,
+            header_xml=header_xml, desc=desc)
         if channel_format not in CHANNEL_FORMATS:
             raise ValueError(f"channel_format {channel_format!r}: use one of {CHANNEL_FORMATS}")
         if not channel_count or channel_count < 1:
@@ -629,6 +642,44 @@ def _fmt_name(info: pylsl.StreamInfo) -> str:
     return names[fmt]
 
 
+def _resolve_selected(selectors: list[StreamSelector], timeout_s: float) -> list[Any]:
+    """The LSL streams (``pylsl.StreamInfo``) every selector matches, one per uid.
+
+    Raises
+    ------
+    StreamError
+        A selector matches no stream within ``timeout_s`` (the message lists what was seen).
+    """
+    import pylsl
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        infos = pylsl.resolve_streams(wait_time=min(1.0, max(0.1, deadline - time.monotonic())))
+        missing = [s for s in selectors if not any(s.matches(i) for i in infos)]
+        if not missing:
+            found = [i for i in infos if any(s.matches(i) for s in selectors)]
+            # the same stream may be seen twice (several interfaces): keep one per uid
+            return list({i.uid(): i for i in found}.values())
+        if time.monotonic() >= deadline:
+            seen = ", ".join(f"{i.name()!r} (type {i.type()!r}, source_id {i.source_id()!r})" for i in infos)
+            raise StreamError(
+                f"no LSL stream matches {', '.join(map(str, missing))} within {timeout_s} s; "
+                f"streams seen: {seen or 'none'}. Start the stream or fix the selection."
+            )
+
+
+def _pull_into(rec: Recorder, sid: int, inlet: Any, fmt: str, max_samples: int) -> int:
+    """Move what ``inlet`` holds (at most ``max_samples``) into the recording; samples moved."""
+    samples, stamps = inlet.pull_chunk(timeout=0.0, max_samples=max_samples)
+    if not stamps:
+        return 0
+    if fmt == "string":
+        rec.push_markers(sid, samples, np.asarray(stamps))
+    else:
+        rec.push(sid, np.asarray(samples), np.asarray(stamps))
+    return len(stamps)
+
+
 def record_streams(
     select: Sequence[SelectorLike],
     path: str | Path,
@@ -680,27 +731,7 @@ def record_streams(
     selectors = [_as_selector(s) for s in select]
     if not selectors:
         raise ValueError("record_streams: select at least one stream, e.g. [{'type': 'EEG'}]")
-    deadline = time.monotonic() + resolve_timeout_s
-    found: list[Any] = []
-    while True:
-        infos = pylsl.resolve_streams(wait_time=min(1.0, max(0.1, deadline - time.monotonic())))
-        missing = [s for s in selectors if not any(s.matches(i) for i in infos)]
-        if not missing:
-            found = [i for i in infos if any(s.matches(i) for s in selectors)]
-            break
-        if time.monotonic() >= deadline:
-            seen = (
-                ", ".join(
-                    f"{i.name()!r} (type {i.type()!r}, source_id {i.source_id()!r})" for i in infos
-                )
-                or "none"
-            )
-            raise StreamError(
-                f"no LSL stream matches {', '.join(map(str, missing))} within {resolve_timeout_s} s; "
-                f"streams seen: {seen}. Start the stream or fix the selection."
-            )
-    # the same stream may be seen twice (several interfaces): keep one per uid
-    unique = list({i.uid(): i for i in found}.values())
+    unique = _resolve_selected(selectors, resolve_timeout_s)
     inlets: list[tuple[int, Any, str, int]] = []
     with Recorder(path, **dict(recorder_kwargs or {})) as rec:
         for info in unique:
@@ -732,26 +763,13 @@ def record_streams(
                         except pylsl.TimeoutError:
                             logger.warning("clock offset of stream %d timed out", sid)
                     next_offset = now + clock_offset_interval_s
-                got = 0
-                for sid, inlet, fmt, _n_ch in inlets:
-                    samples, stamps = inlet.pull_chunk(timeout=0.0, max_samples=4096)
-                    if stamps:
-                        got += len(stamps)
-                        if fmt == "string":
-                            rec.push_markers(sid, samples, np.asarray(stamps))
-                        else:
-                            rec.push(sid, np.asarray(samples), np.asarray(stamps))
+                got = sum(_pull_into(rec, sid, inlet, fmt, 4096) for sid, inlet, fmt, _ in inlets)
                 if not got:
                     time.sleep(0.005)
         finally:
             # drain what already arrived, then close the inlets
             for sid, inlet, fmt, _ in inlets:
-                samples, stamps = inlet.pull_chunk(timeout=0.0, max_samples=1_000_000)
-                if stamps:
-                    if fmt == "string":
-                        rec.push_markers(sid, samples, np.asarray(stamps))
-                    else:
-                        rec.push(sid, np.asarray(samples), np.asarray(stamps))
+                _pull_into(rec, sid, inlet, fmt, 1_000_000)
                 inlet.close_stream()
         elapsed = time.monotonic() - t0
     stats = rec.stats()

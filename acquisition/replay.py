@@ -50,6 +50,7 @@ from acquisition.lsl_inlet import LSLInletSource
 from acquisition.xdf_writer import CHANNEL_FORMATS, append_desc
 from brain3d.config import Config, LSLSourceConfig
 from brain3d.errors import StreamError
+from brain3d.lsl import open_outlet, stream_info
 
 logger = logging.getLogger(__name__)
 
@@ -293,33 +294,25 @@ def load_recording(path: str | Path) -> list[ReplayStream]:
 
 
 def _build_info(s: ReplayStream, name: str, source_id: str, path: Path, speed: float) -> Any:
-    import pylsl
-
-    info = pylsl.StreamInfo(
-        name=name,
-        type=s.type,
-        channel_count=s.channel_count,
-        nominal_srate=s.nominal_srate,
-        channel_format=s.channel_format,
-        source_id=source_id,
-    )
-    desc = info.desc()
     # the recorded desc is copied verbatim (channels, manufacturer, ...); a channels
     # element is only built when the file had none (MNE files)
     has_channels = isinstance(s.desc, Mapping) and "channels" in s.desc
+    rows: list[dict[str, str]] = []
+    if s.channel_labels and not has_channels:
+        for i, label in enumerate(s.channel_labels):
+            row = {"label": label}
+            if s.units and s.units[i]:
+                row["unit"] = s.units[i]
+            if s.type:
+                row["type"] = s.type
+            rows.append(row)
+    info = stream_info(name, s.type, n_channels=s.channel_count, sfreq=s.nominal_srate,
+                       channel_format=s.channel_format, source_id=source_id, channels=rows)
+    desc = info.desc()
     if isinstance(s.desc, Mapping):
         tmp = ET.Element("desc")
         append_desc(tmp, s.desc)
         _copy_etree(tmp, desc)
-    if s.channel_labels and not has_channels:
-        chans = desc.append_child("channels")
-        for i, label in enumerate(s.channel_labels):
-            ch = chans.append_child("channel")
-            ch.append_child_value("label", label)
-            if s.units and s.units[i]:
-                ch.append_child_value("unit", s.units[i])
-            if s.type:
-                ch.append_child_value("type", s.type)
     rep = desc.append_child("replay")
     rep.append_child_value("file", str(path))
     rep.append_child_value("speed", repr(speed))
@@ -458,12 +451,11 @@ class Player:
         """Create the LSL outlets (idempotent); nothing is sent yet."""
         if self._outlets is not None:
             return
-        import pylsl
 
         self._outlets = []
         for s, name, sid in zip(self.streams, self.outlet_names, self.source_ids, strict=True):
             info = _build_info(s, name, sid, self.path, self.speed)
-            self._outlets.append(pylsl.StreamOutlet(info, chunk_size=0, max_buffered=360))
+            self._outlets.append(open_outlet(info))
             logger.info(
                 "replay outlet %r (%s, %d ch %s, %g Hz, %d samples) from %s",
                 name,

@@ -13,13 +13,12 @@ import contextlib
 import copy
 import logging
 import os
-import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import onnx
 import torch
 
+from brain3d.logs import silenced
 from brain3d.models import Brain3D, state_dict_sha256
 from export_onnx.metadata import FastPathMetadata, write_metadata
 
@@ -29,24 +28,9 @@ INPUT_NAME = "eeg"
 OUTPUT_NAMES = ("latent", "image")
 
 
-#: Loggers of the exporter stack that report every optimisation pass at INFO
-#: ("" is the root logger, which onnxruntime's quantiser logs to directly).
-_CHATTY_LOGGERS = ("torch.onnx", "onnxscript", "onnx_ir", "")
-
-
-@contextlib.contextmanager
-def quiet_exporter() -> Iterator[None]:
+def quiet_exporter() -> contextlib.AbstractContextManager[None]:
     """Silence the export tools' pass-by-pass logs and warnings during one conversion."""
-    saved = {name: logging.getLogger(name).level for name in _CHATTY_LOGGERS}
-    try:
-        for name in _CHATTY_LOGGERS:
-            logging.getLogger(name).setLevel(logging.ERROR)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        for name, level in saved.items():
-            logging.getLogger(name).setLevel(level)
+    return silenced(include_root=True)  # onnxruntime's quantiser logs to the root logger
 
 
 def build_metadata(
@@ -137,6 +121,8 @@ def export_fast_path(
             optimize=True,
             verbose=False,
         )
+    if program is None:  # the dynamo exporter returns the program; None only from the legacy path
+        raise RuntimeError("torch.onnx.export returned no ONNX program; torch >= 2.5 with dynamo=True is needed")
     proto = program.model_proto
     proto.doc_string = (
         "Brain3D Live fast path: EEG window (batch, channels, samples; normalised µV) -> "

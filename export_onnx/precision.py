@@ -205,6 +205,6 @@ def resolve_precision(requested: str, providers: list[str] | tuple[str, ...]) ->
     if requested != "auto":
         if requested not in PRECISIONS:
             raise ValueError(f"precision must be auto or one of {', '.join(PRECISIONS)}, not {requested!r}")
-        return requested  # type: ignore[return-value]
+        return requested
     first = providers[0] if providers else "CPUExecutionProvider"
     return AUTO_PRECISION.get(first, "fp32")

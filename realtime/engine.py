@@ -282,7 +282,7 @@ class Engine(Run[RunSummary]):
         self.monitor.window_arrived()
         acquisition, fast = self.acquisition, self.fast
         if fast is not None:
-            fast.on_window(window, backlog=acquisition is not None and acquisition.windows_pending)
+            fast.on_window(window, backlog=acquisition is not None and acquisition.windows_pending > 0)
 
     def _publish(self, inferred: Inferred, decoded: Decoded) -> None:
         """Fast-path thread: one decoded window to the sinks, the describer and the scorer."""

@@ -27,6 +27,7 @@ import os
 import uuid
 from typing import Any
 
+from brain3d.lsl import channel_rows, open_outlet, stream_info
 from brain3d.results import Cloud, Decoded, Described
 from realtime.sinks import EngineStatus
 
@@ -63,23 +64,18 @@ class LSLOutputs:
         self.source_id = base
         self.latent_name = f"{name_prefix}-latent"
         self.events_name = f"{name_prefix}-events"
-        info = pylsl.StreamInfo(self.latent_name, LATENT_TYPE, latent_dim, pylsl.IRREGULAR_RATE,
-                                pylsl.cf_float32, f"{base}-latent")
-        channels = info.desc().append_child("channels")
-        for i in range(latent_dim):
-            ch = channels.append_child("channel")
-            ch.append_child_value("label", f"latent_{i:03d}")
-            ch.append_child_value("type", "latent")
-            ch.append_child_value("unit", "a.u.")
-        ev = pylsl.StreamInfo(self.events_name, EVENTS_TYPE, 1, pylsl.IRREGULAR_RATE, pylsl.cf_string,
-                              f"{base}-events")
-        for stream in (info, ev):
-            stream.desc().append_child_value("simulated", "true" if simulated else "false")
-            stream.desc().append_child_value("weights", weights or "unknown")
-        info.desc().append_child_value("stamp", "LSL time of the window's last sample")
-        ev.desc().append_child_value("stamp", "LSL time of the window's last sample; payload 'available' = result time")
-        self._latent = pylsl.StreamOutlet(info)
-        self._events = pylsl.StreamOutlet(ev)
+        common = {"simulated": "true" if simulated else "false", "weights": weights or "unknown"}
+        info = stream_info(
+            self.latent_name, LATENT_TYPE, n_channels=latent_dim, sfreq=pylsl.IRREGULAR_RATE,
+            channel_format=pylsl.cf_float32, source_id=f"{base}-latent",
+            channels=channel_rows((f"latent_{i:03d}" for i in range(latent_dim)), unit="a.u.", kind="latent"),
+            fields={**common, "stamp": "LSL time of the window's last sample"})
+        events = stream_info(
+            self.events_name, EVENTS_TYPE, n_channels=1, sfreq=pylsl.IRREGULAR_RATE, channel_format=pylsl.cf_string,
+            source_id=f"{base}-events",
+            fields={**common, "stamp": "LSL time of the window's last sample; payload 'available' = result time"})
+        self._latent = open_outlet(info)
+        self._events = open_outlet(events)
         self.latents_pushed = 0
         self.events_pushed = 0
         logger.info("LSL outputs: %r (%d ch) and %r", self.latent_name, latent_dim, self.events_name)
@@ -109,5 +105,5 @@ class LSLOutputs:
 
     def close(self) -> None:
         """Drop the outlets (consumers see the streams disappear)."""
-        self._latent = None  # type: ignore[assignment]
-        self._events = None  # type: ignore[assignment]
+        self._latent = None
+        self._events = None

@@ -82,6 +82,10 @@ class LatestMailbox(Generic[T]):
             self.taken += 1
             return item
 
+    def take(self) -> T | None:
+        """The newest item without waiting (None when nothing new): for a drawing loop."""
+        return self.get(timeout=0)
+
     def peek(self) -> T | None:
         """The waiting item without taking it (None when empty)."""
         with self._cond:

@@ -129,7 +129,7 @@ class SessionWriter:
         self.save_images, self.save_descriptions, self.save_clouds = images, descriptions, clouds
         self._events = open(self.path / "events.jsonl", "a", buffering=1, encoding="utf-8")  # noqa: SIM115
         self._traces = open(self.path / "traces.jsonl", "a", buffering=1, encoding="utf-8")  # noqa: SIM115
-        self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue(MAX_PENDING_WRITES)
+        self._queue: queue.Queue[Callable[[], object] | None] = queue.Queue(MAX_PENDING_WRITES)
         self._lock = threading.Lock()
         self.dropped = 0
         self.written = 0
@@ -182,7 +182,7 @@ class SessionWriter:
         return path
 
     # --------------------------------------------------------------- writer
-    def _submit(self, job: Callable[[], None]) -> None:
+    def _submit(self, job: Callable[[], object]) -> None:
         if self._closed:
             return
         try:

@@ -455,7 +455,7 @@ class StageWorker(Generic[Item]):
         self.last_output: float | None = None
         self._stop = threading.Event()
         if hasattr(runner, "cancel"):
-            runner.cancel = self._stop  # type: ignore[attr-defined]
+            runner.cancel = self._stop
         self._thread = threading.Thread(target=self._run, name=f"stage-{name}", daemon=True)
 
     @property

@@ -109,7 +109,7 @@ class LiveWindow(SlotSink):
 
         owner = self
 
-        class _MainWindow(QtWidgets.QMainWindow):  # type: ignore[misc, valid-type]
+        class _MainWindow(QtWidgets.QMainWindow):  # type: ignore[name-defined]  # qtpy is imported at run time
             def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
                 owner._on_window_closed()
                 super().closeEvent(event)
@@ -182,9 +182,7 @@ class LiveWindow(SlotSink):
         fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
         return ViewerFigures(
             frames=self.frames, fps=fps,
-            clouds_shown=self.slots.cloud.received - self.slots.cloud.skipped,
-            images_shown=self.slots.decoded.received - self.slots.decoded.skipped,
-            clouds_skipped=self.slots.cloud.skipped, images_skipped=self.slots.decoded.skipped,
+            **self.slots.counts(),
             display_latency_ms=list(self._latency_ms),
         )
 

@@ -26,7 +26,7 @@ import numpy as np
 from brain3d.clock import lsl_clock
 from brain3d.config import ViewerConfig
 from brain3d.errors import BackendError
-from brain3d.results import Trace
+from brain3d.results import Cloud, Decoded, Described, Trace
 from viewer.display import has_display
 from viewer.scene import SceneView, ViewerFigures, mark_shown, plotter_layout
 from viewer.slots import SlotSink
@@ -173,15 +173,15 @@ class OffscreenRenderer(SlotSink):
             raise BackendError(f"offscreen rendering could not start: {self._error}") from self._error
 
     # Sink: wake the drawing thread on what changes the picture.
-    def on_decoded(self, item):  # type: ignore[no-untyped-def]  # noqa: D102
+    def on_decoded(self, item: Decoded) -> None:  # noqa: D102
         super().on_decoded(item)
         self._wake.set()
 
-    def on_described(self, item):  # type: ignore[no-untyped-def]  # noqa: D102
+    def on_described(self, item: Described) -> None:  # noqa: D102
         super().on_described(item)
         self._wake.set()
 
-    def on_cloud(self, item):  # type: ignore[no-untyped-def]  # noqa: D102
+    def on_cloud(self, item: Cloud) -> None:  # noqa: D102
         super().on_cloud(item)
         self._wake.set()
 
@@ -193,9 +193,7 @@ class OffscreenRenderer(SlotSink):
         fps = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 and recent[-1] > recent[0] else 0.0
         return ViewerFigures(
             frames=len(self._frames), fps=fps,
-            clouds_shown=self.slots.cloud.received - self.slots.cloud.skipped,
-            images_shown=self.slots.decoded.received - self.slots.decoded.skipped,
-            clouds_skipped=self.slots.cloud.skipped, images_skipped=self.slots.decoded.skipped,
+            **self.slots.counts(),
             display_latency_ms=list(self._latency_ms),
         )
 

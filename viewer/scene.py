@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import MutableSequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -107,7 +108,8 @@ def cloud_to_polydata(cloud: PointCloud) -> pv.PolyData:
         import pyvista as pv
 
         poly = pv.PolyData(np.ascontiguousarray(cloud.points, dtype=np.float32))
-        poly.point_data.set_array(np.ascontiguousarray(cloud.colors, dtype=np.uint8), RGB_ARRAY)
+        # pyvista stores uint8 RGB as is; its annotation only names float arrays
+        poly.point_data.set_array(np.ascontiguousarray(cloud.colors, dtype=np.uint8), RGB_ARRAY)  # type: ignore[arg-type]
     else:
         poly = to_polydata(cloud)
     poly.point_data.active_scalars_name = RGB_ARRAY
@@ -282,8 +284,10 @@ class SceneView:
         self.simulated = False
         self._description_seq: int | None = None
 
-        plotter.render_window.SetMultiSamples(0)
-        plotter.set_background(BACKGROUND, all_renderers=True)
+        render_window = plotter.render_window
+        if render_window is not None:
+            render_window.SetMultiSamples(0)
+        plotter.set_background(BACKGROUND, all_renderers=True)  # type: ignore[arg-type]  # pyvista's decorator hides the signature
         # Cloud viewport.
         plotter.subplot(0, 0)
         self.cloud_renderer = plotter.renderer
@@ -498,7 +502,7 @@ class SceneView:
         self.image_renderer.ResetCameraClippingRange()
 
 
-def mark_shown(shown: list[tuple[Trace, str]], stamp: float, cloud_to_display_ms: list[float]) -> None:
+def mark_shown(shown: list[tuple[Trace, str]], stamp: float, cloud_to_display_ms: MutableSequence[float]) -> None:
     """Stamp the items a rendered frame shows (LSL time ``stamp``), as :meth:`SceneView.pull` named them.
 
     Appends each shown cloud's cloud -> display latency (ms) to ``cloud_to_display_ms``.

@@ -55,7 +55,7 @@ def _load_ply(path: Path) -> PointCloud:
     except ImportError:  # the 3D package is optional for browsing
         import trimesh
 
-        loaded = trimesh.load(str(path), file_type="ply", process=False)
+        loaded: Any = trimesh.load(str(path), file_type="ply", process=False)  # a PointCloud for a .ply of points
         points = np.asarray(loaded.vertices, dtype=np.float32)
         colors = getattr(loaded, "colors", None)
         if colors is None or len(colors) != len(points):
@@ -267,6 +267,7 @@ class SessionBrowser:
         from viewer.live import LiveWindow
 
         self.session = SessionFrames(path)
+        self.index = 0
         self.window = LiveWindow(config, on_close=lambda: None, title=f"Brain3D Live - {self.session.path.name}",
                                  screenshot_dir=self.session.path)
         for key, step in (("Right", 1), ("Left", -1), ("Next", 10), ("Prior", -10)):
@@ -274,7 +275,6 @@ class SessionBrowser:
         self.window.plotter.add_key_event("Home", lambda: self.show(0))
         self.window.plotter.add_key_event("End", lambda: self.show(len(self.session) - 1))
         self.window.on_status(self.session.status())
-        self.index = 0
         self.show(start % len(self.session))
 
     def show(self, index: int) -> None:

@@ -2,61 +2,39 @@
 
 The engine calls a sink's ``on_*`` methods from its own threads and needs them back
 within about a millisecond, so the viewer only stores the newest item in a one-slot
-mailbox; the drawing thread takes it when it is ready to draw. An item overwritten
-before it was drawn is counted as skipped, never queued.
+mailbox (:class:`realtime.mailbox.LatestMailbox`, the engine's own); the drawing thread
+takes it when it is ready to draw (``take()``). An item overwritten before it was drawn
+is counted as skipped, never queued.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeVar
 
 from brain3d.results import Cloud, Decoded, Described
 from realtime.mailbox import LatestMailbox
 from realtime.sinks import EngineStatus
-
-T = TypeVar("T")
-
-
-class LatestSlot(LatestMailbox[T]):
-    """The engine's one-slot latest-wins mailbox, read without waiting by the drawing thread.
-
-    Attributes
-    ----------
-    received : int
-        Items put so far.
-    skipped : int
-        Items overwritten before anyone took them.
-    """
-
-    @property
-    def received(self) -> int:
-        """Items put so far."""
-        return self.put_count
-
-    @property
-    def skipped(self) -> int:
-        """Items overwritten before anyone took them."""
-        return self.overwritten
-
-    def take(self) -> T | None:
-        """Return the newest untaken item and empty the slot (None when nothing is new)."""
-        return self.get(timeout=0)
 
 
 @dataclass
 class SinkSlots:
     """The four mailboxes a viewer sink fills from the engine's threads."""
 
-    decoded: LatestSlot[Decoded]
-    described: LatestSlot[Described]
-    cloud: LatestSlot[Cloud]
-    status: LatestSlot[EngineStatus]
+    decoded: LatestMailbox[Decoded]
+    described: LatestMailbox[Described]
+    cloud: LatestMailbox[Cloud]
+    status: LatestMailbox[EngineStatus]
 
     @classmethod
     def create(cls) -> SinkSlots:
         """Four empty slots."""
-        return cls(LatestSlot(), LatestSlot(), LatestSlot(), LatestSlot())
+        return cls(LatestMailbox("viewer decoded"), LatestMailbox("viewer described"), LatestMailbox("viewer cloud"),
+                   LatestMailbox("viewer status"))
+
+    def counts(self) -> dict[str, int]:
+        """Clouds and images drawn (taken) and skipped (overwritten before the drawing thread took them)."""
+        return {"clouds_shown": self.cloud.taken, "images_shown": self.decoded.taken,
+                "clouds_skipped": self.cloud.overwritten, "images_skipped": self.decoded.overwritten}
 
 
 class SlotSink:

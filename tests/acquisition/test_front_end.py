@@ -79,7 +79,7 @@ def test_acquisition_runs_the_front_end_once_per_chunk_and_sums_the_grids(monkey
     acq = AcquisitionThread(source, Config()).start()
     assert wait_for(lambda: acq.samples_received >= 200 * 25), acq.stats()
     stats = acq.stop()
-    assert len(acq._chains) == 2
+    assert acq.grids is not None and len(acq.grids.chains) == 2
     assert len(calls) == stats["chunks_received"] and sum(calls) == stats["samples_received"] == 5000
-    per_grid = [pre.samples_out for pre, _ in acq._chains]
+    per_grid = [pre.samples_out for pre, _ in acq.grids.chains]
     assert stats["samples_preprocessed"] == sum(per_grid) and min(per_grid) > 0.9 * 5000 * 256 / SFREQ

@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 
 from brain3d.config import ViewerConfig
+from realtime.mailbox import LatestMailbox
 from realtime.sinks import EngineStatus, StageFigures
 from tests.viewer.conftest import description
 from viewer.display import want_headless
 from viewer.scene import MAX_DESCRIPTION_LINES, format_description, format_status
-from viewer.slots import LatestSlot
+from viewer.slots import SinkSlots
 
 
 def test_description_text_names_scene_objects_and_relations():
@@ -69,8 +70,8 @@ def test_status_text_names_the_weights_and_says_untrained():
     assert "weights: trained on recorded EEG: lab-7 (1200 trials)" in format_status(trained)
 
 
-def test_latest_slot_keeps_the_newest_and_counts_overwrites():
-    slot: LatestSlot[int] = LatestSlot()
+def test_a_viewer_slot_keeps_the_newest_and_counts_overwrites():
+    slot: LatestMailbox[int] = SinkSlots.create().status  # type: ignore[assignment]
     assert slot.take() is None
     threads = [threading.Thread(target=lambda k=k: [slot.put(k * 1000 + i) for i in range(1000)]) for k in range(4)]
     for t in threads:
@@ -78,7 +79,7 @@ def test_latest_slot_keeps_the_newest_and_counts_overwrites():
     for t in threads:
         t.join()
     assert slot.take() is not None and slot.take() is None
-    assert slot.received == 4000 and slot.skipped == 3999
+    assert slot.put_count == 4000 and slot.overwritten == 3999 and slot.taken == 1
 
 
 def test_headless_decision(monkeypatch):
