@@ -289,6 +289,11 @@ class ModelConfig(_Section):
 Provider = Literal["tensorrt", "cuda", "cpu"]
 
 
+def _default_providers() -> list[Provider]:
+    """Default execution providers, fastest first."""
+    return ["tensorrt", "cuda", "cpu"]
+
+
 class OnnxConfig(_Section):
     """The exported fast path and how onnxruntime runs it.
 
@@ -312,7 +317,7 @@ class OnnxConfig(_Section):
     """
 
     path: ConfigPath = Path("build/brain3d-fastpath.onnx")
-    providers: list[Provider] = Field(default_factory=lambda: ["tensorrt", "cuda", "cpu"], min_length=1)
+    providers: list[Provider] = Field(default_factory=_default_providers, min_length=1)
     precision: Annotated[str, _registered(PRECISIONS, "auto")] = "auto"
     intra_op_threads: int = Field(1, ge=0)
     inter_op_threads: int = Field(1, ge=0)

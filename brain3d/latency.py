@@ -90,7 +90,7 @@ def latency_figures(samples_ms: Iterable[float] | np.ndarray, digits: int | None
         ``{"n": count, "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms"}`` (NaN
         when there are no samples).
     """
-    return LatencyStats.of(samples_ms).pick("n", *FIGURE_NAMES, suffix="_ms", digits=digits)  # type: ignore[return-value]
+    return LatencyStats.of(samples_ms).pick("n", *FIGURE_NAMES, suffix="_ms", digits=digits)
 
 
 def read_latency_figures(mapping: dict[str, object]) -> dict[str, float]:

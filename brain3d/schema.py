@@ -53,14 +53,14 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Final, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 logger = logging.getLogger(__name__)
 
 #: Version of this schema; bump on any incompatible change.
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION: Final = "1.0"
 
 #: Scene bounds in metres, per axis: (min, max).
 SCENE_BOUNDS: dict[str, tuple[float, float]] = {
@@ -137,7 +137,7 @@ class Color(_Model):
     @classmethod
     def from_name(cls, name: str) -> Color:
         """Build the colour with the palette's RGB for ``name``."""
-        return cls(name=name, rgb=COLOR_PALETTE[name])  # type: ignore[arg-type]
+        return cls(name=name, rgb=COLOR_PALETTE[name])
 
 
 class SceneObject(_Model):
@@ -321,7 +321,7 @@ def relations_from_positions(objects: list[SceneObject]) -> list[Relation]:
     relations: list[Relation] = []
 
     def add(predicate: str, s: SceneObject, o: SceneObject) -> None:
-        relations.append(Relation(subject=s.id, predicate=predicate, object=o.id))  # type: ignore[arg-type]
+        relations.append(Relation(subject=s.id, predicate=predicate, object=o.id))
 
     for a, b in itertools.combinations(objects, 2):
         for pair in (("left_of", "right_of"), ("in_front_of", "behind")):

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from brain3d import __version__
 from brain3d.config import Config, load_config
 from brain3d.errors import Brain3DError, ConfigError
+from brain3d.logs import quiet_libraries
 from brain3d.registry import DESCRIBERS, GENERATORS, PRECISIONS, SOURCES
 
 if TYPE_CHECKING:
@@ -27,8 +28,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("brain3d_app.cli")
 
+#: The subparsers of ``brain3d`` (one per subcommand).
+_Commands = argparse._SubParsersAction  # argparse has no public name for it
+#: Help of the ``--data-dir`` option of train, evaluate and calibrate.
+DATA_DIR_HELP = "folder of the simulated trial stores (default: build/sim-data)"
+
 #: Third-party loggers that are noisy at INFO.
-_QUIET_LIBRARIES = ("onnxscript", "onnx_ir", "torch", "urllib3", "matplotlib", "PIL")
 
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
@@ -61,8 +66,7 @@ def _setup_logging(config: Config, verbose: bool) -> None:
         level=level, handlers=handlers, force=True,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
-    for name in _QUIET_LIBRARIES:
-        logging.getLogger(name).setLevel(max(level, logging.WARNING))
+    quiet_libraries(level)
 
 
 # ---------------------------------------------------------------------- commands
@@ -381,16 +385,8 @@ def _cmd_backends(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``brain3d`` command."""
-    parser = argparse.ArgumentParser(
-        prog="brain3d",
-        description="Brain3D Live: EEG -> image -> structured description -> 3D, in real time.",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
+def _add_run_parser(commands: _Commands) -> argparse.ArgumentParser:
+    """The ``run`` subcommand's parser (the main job)."""
     run = commands.add_parser(
         "run", help="run the main job: live decoding from the simulator (default), LSL, BrainFlow or a replay",
         description="Run the main job: the source's EEG through acquisition (recorded raw), the ONNX fast path "
@@ -413,7 +409,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--fast-path-only", action="store_true",
                      help="no describer and 3D stages (decoded images, latents and traces only)")
     run.set_defaults(handler=_cmd_run)
+    return run
 
+
+def _add_export_parser(commands: _Commands) -> argparse.ArgumentParser:
+    """The ``export`` subcommand's parser (checkpoint to ONNX)."""
     export = commands.add_parser(
         "export", help="export encoder + decoder to ONNX with metadata and a parity check",
         description="Export the configured checkpoint (encoder + decoder) as one ONNX graph, "
@@ -424,7 +424,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="default: onnx.precision (auto: int8_static on CPU, fp32 on GPU)")
     export.add_argument("--force", action="store_true", help="export even if the graph is up to date")
     export.set_defaults(handler=_cmd_export)
+    return export
 
+
+def _add_backends_parser(commands: _Commands) -> argparse.ArgumentParser:
+    """The ``backends`` subcommand's parser (the registries), config options included."""
     backends = commands.add_parser(
         "backends", help="list the registered sources, describers, 3D generators and precisions (with plug-ins)",
         description="List every registered backend per family: the built-ins and those that installed "
@@ -432,13 +436,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config_options(backends)
     backends.set_defaults(handler=_cmd_backends)
+    return backends
 
+
+def _add_config_parser(commands: _Commands) -> argparse.ArgumentParser:
+    """The ``config`` subcommand's parser (print the resolved configuration)."""
     show = commands.add_parser(
         "config", help="validate the configuration and print it resolved",
         description="Load config.yaml plus --config files and --set overrides, validate, print as YAML.",
     )
     show.set_defaults(handler=_cmd_config)
+    return show
 
+
+def _add_simulate_parser(commands: _Commands) -> argparse.ArgumentParser:
+    """The ``simulate`` subcommand's parser (SIMULATED EEG over LSL)."""
     simulate = commands.add_parser(
         "simulate", help="stream SIMULATED visual-EEG and stimulus markers live over LSL",
         description="Publish the closed-loop simulator as LSL outlets (EEG + markers with ground truth).",
@@ -448,7 +460,11 @@ def build_parser() -> argparse.ArgumentParser:
                           help="faster than real time (default: source.simulate.speed, 1)")
     simulate.add_argument("--onset-interval", type=float, default=1.0, metavar="SECONDS", help="stimulus every ... s")
     simulate.set_defaults(handler=_cmd_simulate)
+    return simulate
 
+
+def _add_replay_parser(commands: _Commands) -> argparse.ArgumentParser:
+    """The ``replay`` subcommand's parser (a recording as LSL streams)."""
     replay = commands.add_parser(
         "replay", help="publish a recording (XDF, FIF, EDF, BDF, BrainVision, EEGLAB) as LSL streams",
         description="Replay every stream of an XDF file (markers included), or an MNE-readable file's EEG plus "
@@ -460,7 +476,11 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--start-offset", type=float, default=None, metavar="SECONDS", help="skip the first seconds")
     replay.add_argument("--duration", type=float, default=None, metavar="SECONDS", help="stop after (wall seconds)")
     replay.set_defaults(handler=_cmd_replay)
+    return replay
 
+
+def _add_record_parser(commands: _Commands) -> argparse.ArgumentParser:
+    """The ``record`` subcommand's parser (LSL streams to XDF)."""
     record = commands.add_parser(
         "record", help="record LSL streams to XDF without decoding",
         description="Resolve LSL streams (by --name/--type, default: the configured source.lsl selector) and "
@@ -471,15 +491,18 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--type", action="append", default=[], help="record streams of this type (repeatable)")
     record.add_argument("--duration", type=float, default=None, metavar="SECONDS", help="default: until Ctrl-C")
     record.set_defaults(handler=_cmd_record)
+    return record
 
-    data_help = "folder of the simulated trial stores (default: build/sim-data)"
+
+def _add_train_parser(commands: _Commands) -> argparse.ArgumentParser:
+    """The ``train`` subcommand's parser (training on simulated data)."""
     train = commands.add_parser(
         "train", help="train encoder + decoder on simulated data (reproduces the shipped weights)",
         description="Simulate the training data (once), train with checkpoints and resume, validate on a "
         "held-out subject, evaluate, and with --ship install the weights and model card.",
     )
     train.add_argument("--output", type=Path, default=Path("build/train"), help="checkpoints (default build/train)")
-    train.add_argument("--data-dir", type=Path, default=Path("build/sim-data"), help=data_help)
+    train.add_argument("--data-dir", type=Path, default=Path("build/sim-data"), help=DATA_DIR_HELP)
     train.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
     train.add_argument("--quick", action="store_true", help="a small data set and few epochs (smoke test)")
     train.add_argument("--no-resume", action="store_true", help="start over even if a checkpoint exists")
@@ -491,21 +514,29 @@ def build_parser() -> argparse.ArgumentParser:
         "generator3d = point-cloud diffusion",
     )
     train.set_defaults(handler=_cmd_train)
+    return train
 
+
+def _add_evaluate_parser(commands: _Commands) -> argparse.ArgumentParser:
+    """The ``evaluate`` subcommand's parser (decoding figures)."""
     evaluate = commands.add_parser(
         "evaluate", help="decoding figures on held-out simulated subjects and scenes",
         description="SSIM, pixel correlation and 50-way identification (top-1/top-5 with chance), within-subject "
         "and leave-subjects-out, single-trial and averaged, and as a function of SNR.",
     )
     evaluate.add_argument("--weights", type=Path, default=None, help="checkpoint (default: model.weights)")
-    evaluate.add_argument("--data-dir", type=Path, default=Path("build/sim-data"), help=data_help)
+    evaluate.add_argument("--data-dir", type=Path, default=Path("build/sim-data"), help=DATA_DIR_HELP)
     evaluate.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the figures as JSON")
     evaluate.add_argument("--quick", action="store_true", help="the quick recipe's data set")
     evaluate.add_argument("--onnx", action="store_true",
                           help="decode through the onnxruntime graph the live path runs (onnx.precision, "
                                "onnx.providers) instead of torch; decoding figures only")
     evaluate.set_defaults(handler=_cmd_evaluate)
+    return evaluate
 
+
+def _add_calibrate_parser(commands: _Commands) -> argparse.ArgumentParser:
+    """The ``calibrate`` subcommand's parser (adapt to a new subject)."""
     calibrate = commands.add_parser(
         "calibrate", help="adapt a trained model to a new subject from a few minutes of labelled data",
         description="Fine-tune the spatial attention and first conv block on a new (simulated) subject and "
@@ -514,18 +545,22 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--weights", type=Path, default=None, help="checkpoint (default: model.weights)")
     calibrate.add_argument("--subject", type=int, default=1500, help="simulated subject id (new head)")
     calibrate.add_argument("--minutes", type=float, default=3.0, help="calibration data, minutes at 1 trial/s")
-    calibrate.add_argument("--data-dir", type=Path, default=Path("build/sim-data"), help=data_help)
+    calibrate.add_argument("--data-dir", type=Path, default=Path("build/sim-data"), help=DATA_DIR_HELP)
     calibrate.add_argument("--output", type=Path, default=None, help="save the calibrated checkpoint here")
     calibrate.add_argument("--quick", action="store_true", help="the quick recipe's data set")
     calibrate.set_defaults(handler=_cmd_calibrate)
+    return calibrate
 
-    extra: list[argparse.ArgumentParser] = []
-    # --- view (issue 9): viewer/ owns this block; append the parser to `extra` ---
-    from brain3d_app.commands.view import add_view_parser  # light: loads neither VTK nor Qt
 
-    extra.append(add_view_parser(commands))
-    # --- end view ---
-    # --- bench (issue 10): owns this block; append the parser to `extra` ---
+def _cmd_bench(args: argparse.Namespace, config: Config) -> int:
+    """Handler of ``bench``: the latency benchmark (imported on use)."""
+    from brain3d_app.commands.bench import bench_command
+
+    return bench_command(args, config)
+
+
+def _add_bench_parser(commands: _Commands) -> argparse.ArgumentParser:
+    """The ``bench`` subcommand's parser (the latency benchmark)."""
     bench = commands.add_parser(
         "bench", help="latency benchmark: fast path, acquisition vs mne-lsl, the engine session, sweeps; report",
         description="Measure a controlled session (SIMULATED EEG over a real LSL outlet through the engine), "
@@ -546,14 +581,39 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--viewer-json", type=Path, default=None, metavar="PATH",
                        help="viewer benchmark JSON (default build/bench/viewer.json, else run brain3d_app/bench/standalone/viewer.py)")
     bench.add_argument("--no-progress", action="store_true", help="no progress bar")
-
-    def _cmd_bench(args: argparse.Namespace, config: Config) -> int:
-        from brain3d_app.commands.bench import bench_command
-
-        return bench_command(args, config)
-
     bench.set_defaults(handler=_cmd_bench)
-    extra.append(bench)
+    return bench
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``brain3d`` command."""
+    parser = argparse.ArgumentParser(
+        prog="brain3d",
+        description="Brain3D Live: EEG -> image -> structured description -> 3D, in real time.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = _add_run_parser(commands)
+    export = _add_export_parser(commands)
+    _add_backends_parser(commands)  # adds its config options itself
+    show = _add_config_parser(commands)
+    simulate = _add_simulate_parser(commands)
+    replay = _add_replay_parser(commands)
+    record = _add_record_parser(commands)
+    train = _add_train_parser(commands)
+    evaluate = _add_evaluate_parser(commands)
+    calibrate = _add_calibrate_parser(commands)
+
+    extra: list[argparse.ArgumentParser] = []
+    # --- view (issue 9): viewer/ owns this block; append the parser to `extra` ---
+    from brain3d_app.commands.view import add_view_parser  # light: loads neither VTK nor Qt
+
+    extra.append(add_view_parser(commands))
+    # --- end view ---
+    # --- bench (issue 10): owns this block; append the parser to `extra` ---
+    extra.append(_add_bench_parser(commands))
     # --- end bench ---
 
     for sub in (run, export, show, simulate, replay, record, train, evaluate, calibrate, *extra):

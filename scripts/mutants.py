@@ -138,6 +138,21 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("10", "a README figure is edited by hand",
            (("README.md", "| onnxruntime int8_static (the CPU default) | ", "| onnxruntime int8_static (the CPU default) | 0"),),
            ("tests/brain3d_app/bench/test_report.py",)),
+    Mutant("11", "the registries never read the entry points (plug-ins are invisible)",
+           (("brain3d/registry.py", "for point in entry_points(group=str(self.entry_point_group)):",
+             "for point in entry_points(group=str(self.entry_point_group))[:0]:"),),
+           ("tests/realtime/test_plugins.py",)),
+    Mutant("12", "every resampling grid runs the input front end again",
+           (("acquisition/grids.py", "            out = preprocessor.process_front(front)",
+             "            out = preprocessor.process_front(self.front_end.process(data, timestamps))"),),
+           ("tests/acquisition/test_front_end.py",)),
+    Mutant("13", "the viewer stamps a shown cloud as a shown image",
+           (("viewer/scene.py", "        trace.mark(stage, stamp)", "        trace.mark(DISPLAY_IMAGE, stamp)"),),
+           ("tests/viewer/test_offscreen.py",)),
+    Mutant("14", "a lower floor imports a higher one (acquisition reaches into realtime)",
+           (("acquisition/grids.py", "from __future__ import annotations\n",
+             "from __future__ import annotations\n\nimport realtime.mailbox  # noqa: F401\n"),),
+           ("tests/test_architecture.py",)),
 )
 
 

@@ -69,3 +69,33 @@ def test_the_rule_catches_an_upward_import(tmp_path: Path) -> None:
     assert forbidden("acquisition", "realtime") and forbidden("brain3d", "brain3d_app")
     assert forbidden("acquisition", "export_onnx") and forbidden("export_onnx", "acquisition")
     assert not forbidden("realtime", "acquisition") and not forbidden("brain3d_app", "viewer")
+
+
+#: Size limits that keep modules small and single-purpose (lines from ``def``/``class`` to the end).
+MAX_CLASS_LINES = 400
+MAX_FUNCTION_LINES = 120
+
+
+def oversized(path: Path, root: Path = REPO) -> list[str]:
+    """Classes of ``MAX_CLASS_LINES`` lines or more and functions over ``MAX_FUNCTION_LINES`` in ``path``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno:
+            lines = node.end_lineno - node.lineno + 1
+            limit = MAX_CLASS_LINES - 1 if isinstance(node, ast.ClassDef) else MAX_FUNCTION_LINES
+            if lines > limit:
+                found.append(f"{path.relative_to(root)}:{node.lineno} {node.name} has {lines} lines")
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(FLOORS))
+def test_classes_stay_under_400_lines_and_functions_at_most_120(package: str) -> None:
+    assert [problem for path in sorted((REPO / package).rglob("*.py")) for problem in oversized(path)] == []
+
+
+def test_the_size_rule_catches_a_long_function_and_a_long_class(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    body = ("def f():\n" + "    x = 1\n" * 120 + "\n\ndef g():\n" + "    x = 1\n" * 119
+            + "\n\nclass C:\n" + "    y = 2\n" * 398 + "\n\nclass D:\n" + "    y = 2\n" * 399)
+    module.write_text(body)
+    assert oversized(module, tmp_path) == ["m.py:1 f has 121 lines", "m.py:647 D has 400 lines"]

@@ -26,6 +26,7 @@ import numpy as np
 
 from brain3d.config import ViewerConfig
 from brain3d.errors import InputError
+from brain3d.latency import read_latency_figures
 from brain3d.pointcloud import PointCloud
 from brain3d.results import Cloud, Decoded, Described, Trace
 from brain3d.schema import Description
@@ -176,9 +177,10 @@ class SessionFrames:
         stages: dict[str, StageFigures] = {}
         for name, fig in (s.get("stages") or {}).items():
             if isinstance(fig, dict):
+                latency = read_latency_figures(fig)  # also summaries written before the one key scheme
                 stages[name] = StageFigures(
-                    count=int(fig.get("count", 0)), p50_ms=_float(fig.get("p50_ms")),
-                    p99_ms=_float(fig.get("p99_ms")), skipped=int(fig.get("skipped", 0)),
+                    count=int(fig.get("count", 0)), p50_ms=_float(latency.get("p50_ms")),
+                    p99_ms=_float(latency.get("p99_ms")), skipped=int(fig.get("skipped", 0)),
                     errors=int(fig.get("errors", 0)),
                 )
         return EngineStatus(

@@ -13,7 +13,7 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import torch
@@ -94,9 +94,12 @@ def fuse_batchnorm(model: GroundedHead) -> GroundedHead:
     """An eval-mode copy whose conv + BatchNorm pairs are folded into single convs (same outputs, ~10 % faster)."""
     fused = copy.deepcopy(model).eval()
     for block in fused.features:
-        if isinstance(block[1], torch.nn.BatchNorm2d):
-            block[0] = torch.nn.utils.fusion.fuse_conv_bn_eval(block[0], block[1])
-            block[1] = torch.nn.Identity()
+        # every feature block is a Sequential(Conv2d, BatchNorm2d, ReLU) (see head._block)
+        layers = cast(torch.nn.Sequential, block)
+        conv, norm = layers[0], layers[1]
+        if isinstance(norm, torch.nn.BatchNorm2d):
+            layers[0] = torch.nn.utils.fusion.fuse_conv_bn_eval(cast(torch.nn.Conv2d, conv), norm)
+            layers[1] = torch.nn.Identity()
     return fused
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -220,7 +221,8 @@ def encode_targets(descriptions: list[dict[str, Any]] | list[Description], max_o
     color = np.zeros((n, k), np.int64)
     position = np.zeros((n, k, 3), np.float32)
     size = np.ones((n, k), np.float32) * 0.5
-    for i, desc in enumerate(descriptions):
+    items: Sequence[dict[str, Any] | Description] = descriptions
+    for i, desc in enumerate(items):
         data = desc.model_dump() if isinstance(desc, Description) else desc
         scene[i] = _SCENE_INDEX[data["scene_type"]]
         objects = data["objects"][:k]
@@ -343,17 +345,17 @@ def decode_description(output: HeadOutput, row: int = 0, *, timing_ms: float | N
     _snap(slots)
     slots.sort(key=lambda s: (s.position[0], s.position[1]))
     objects = []
-    for i, s in enumerate(slots):
-        y = min(s.position[1], SCENE_BOUNDS["y"][1])
+    for i, slot in enumerate(slots):
+        y = min(slot.position[1], SCENE_BOUNDS["y"][1])
         objects.append(SceneObject(
-            id=f"obj{i}", category=SHAPE_CATEGORY[s.shape], shape=s.shape,  # type: ignore[arg-type]
-            color=Color.from_name(s.color),
-            position=Position(x=round(s.position[0], 3), y=round(y, 3), z=round(s.position[2], 3)),
-            size=round(s.size, 3), confidence=round(min(max(s.confidence, 0.0), 1.0), 4),
+            id=f"obj{i}", category=SHAPE_CATEGORY[slot.shape], shape=slot.shape,
+            color=Color.from_name(slot.color),
+            position=Position(x=round(slot.position[0], 3), y=round(y, 3), z=round(slot.position[2], 3)),
+            size=round(slot.size, 3), confidence=round(min(max(slot.confidence, 0.0), 1.0), 4),
         ))
     distance = {o.id: round(CAMERA_POSITION[2] - o.position.z, 3) for o in objects}
     return Description(
-        scene_type=SCENE_TYPES[scene],  # type: ignore[arg-type]
+        scene_type=SCENE_TYPES[scene],
         objects=objects,
         spatial_relations=relations_from_positions(objects),
         depth=Depth(order=sorted(distance, key=lambda k: (distance[k], k)), distance_m=distance),

@@ -129,7 +129,7 @@ def _parse_object(item: str, index: int, problems: list[str]) -> SceneObject | N
     else:
         problems.append(f"{object_id}: no position given; placed by default")
     return SceneObject(
-        id=object_id, category=SHAPE_CATEGORY[shape], shape=shape, color=Color.from_name(color),  # type: ignore[arg-type]
+        id=object_id, category=SHAPE_CATEGORY[shape], shape=shape, color=Color.from_name(color),
         position=Position(x=clamped[0], y=clamped[1], z=clamped[2]) if clamped else Position(x=0.0, y=size / 2, z=0.0),
         size=size, confidence=0.5,
     )
@@ -173,7 +173,7 @@ def _parse_relations(block: str, objects: list[SceneObject], problems: list[str]
             if a is None or b is None or a == b:
                 problems.append(f"relation {item[:60]!r}: cannot tell which objects it names; dropped")
             else:
-                rel = Relation(subject=a, predicate=predicate, object=b)  # type: ignore[arg-type]
+                rel = Relation(subject=a, predicate=predicate, object=b)
                 if rel not in relations:
                     relations.append(rel)
             break
@@ -242,7 +242,7 @@ def parse_free_text(text: str, source: str = "free-text") -> tuple[Description, 
         relations = _parse_relations(sections.get("relations", ""), objects, problems) if objects else []
         distance = {o.id: round(CAMERA_POSITION[2] - o.position.z, 3) for o in objects}
         desc = Description(
-            scene_type=scene,  # type: ignore[arg-type]
+            scene_type=scene,
             objects=objects,
             spatial_relations=relations,
             depth=Depth(order=sorted(distance, key=lambda k: (distance[k], k)), distance_m=distance),

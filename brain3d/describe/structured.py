@@ -105,7 +105,8 @@ def _number(value: Any, default: float) -> float:
 
 def complete_description_dict(data: dict[str, Any], source: str, problems: list[str]) -> dict[str, Any]:
     """Fill derived fields, clamp numbers, drop dangling references; appends to ``problems``."""
-    objects_in = data.get("objects") if isinstance(data.get("objects"), list) else []
+    raw_objects = data.get("objects")
+    objects_in: list[Any] = raw_objects if isinstance(raw_objects, list) else []
     objects, seen = [], set()
     for i, raw in enumerate(objects_in[:16]):
         if not isinstance(raw, dict):
@@ -132,7 +133,8 @@ def complete_description_dict(data: dict[str, Any], source: str, problems: list[
             while oid in seen:
                 oid += "_"
         seen.add(oid)
-        pos = raw.get("position") if isinstance(raw.get("position"), dict) else raw
+        raw_position = raw.get("position")
+        pos: dict[Any, Any] = raw_position if isinstance(raw_position, dict) else raw
         size = min(max(_number(raw.get("size"), 0.4), 0.05), 3.0)
         xyz = {}
         for axis in "xyz":

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -93,7 +93,8 @@ class SchemaLogitsProcessor:
         for row, sequence in enumerate(input_ids.tolist()):
             allowed = [t for t in self.enforcer.get_allowed_tokens(sequence).allowed_tokens if t < scores.shape[-1]]
             mask[row, allowed] = 0.0
-        return scores + mask
+        # transformers' LogitsProcessor protocol types the scores (and the result) as FloatTensor
+        return cast(torch.FloatTensor, scores + mask)
 
 
 class TransformersDescriber(Describer):
@@ -160,9 +161,11 @@ class TransformersDescriber(Describer):
         if self.sees_image:
             from PIL import Image
 
+            processor = self.processor
+            assert processor is not None  # sees_image implies a processor
             messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": instruction}]}]
-            text = self.processor.apply_chat_template(messages, add_generation_prompt=True)
-            inputs = self.processor(text=text, images=Image.fromarray(image), return_tensors="pt")
+            text = processor.apply_chat_template(messages, add_generation_prompt=True)
+            inputs = processor(text=text, images=Image.fromarray(image), return_tensors="pt")
         elif getattr(self.tokenizer, "chat_template", None):
             ids = self.tokenizer.apply_chat_template([{"role": "user", "content": instruction}],
                                                      add_generation_prompt=True, return_tensors="pt", return_dict=True)

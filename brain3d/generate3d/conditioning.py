@@ -118,7 +118,7 @@ def _image_tensor(image: np.ndarray) -> np.ndarray:
     if array.shape[:2] != (IMAGE_SIZE, IMAGE_SIZE):
         from PIL import Image
 
-        array = np.asarray(Image.fromarray(array).resize((IMAGE_SIZE, IMAGE_SIZE), Image.BILINEAR))
+        array = np.asarray(Image.fromarray(array).resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR))
     return array.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0
 
 

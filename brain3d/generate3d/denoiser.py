@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
@@ -220,7 +220,8 @@ class PointDenoiser(nn.Module):
     def prepare(self, cond: ConditionBatch) -> PreparedCondition:
         """Keys and values of every block for this condition (reuse across sampling steps)."""
         tokens, mask = self.condition_tokens(cond)
-        pairs = [block.prepare(tokens) for block in self.blocks]
+        # ModuleList iterates as plain Modules; every entry is a _Block
+        pairs = [cast(_Block, block).prepare(tokens) for block in self.blocks]
         return PreparedCondition([k for k, _ in pairs], [v for _, v in pairs], mask[:, None, None, :])
 
     def forward_prepared(self, x: torch.Tensor, t: torch.Tensor, prepared: PreparedCondition) -> torch.Tensor:

@@ -26,6 +26,10 @@ from brain3d.generate3d.denoiser import POINT_CHANNELS, DenoiserConfig, PointDen
 
 logger = logging.getLogger(__name__)
 
+# diffusers' lazy __init__ makes mypy resolve its scheduler classes to dummy placeholder
+# classes (utils.dummy_pt_objects, no attributes), hence the attr-defined/union-attr
+# ignores below
+
 Sampler = Literal["dpm_solver", "ddim"]
 
 
@@ -44,6 +48,7 @@ def training_scheduler(config: DenoiserConfig) -> DDPMScheduler:
 
 def sampling_scheduler(config: DenoiserConfig, sampler: Sampler, steps: int):  # noqa: ANN201
     """A fresh few-step scheduler with ``steps`` steps set (schedulers keep state)."""
+    scheduler: DPMSolverMultistepScheduler | DDIMScheduler
     if sampler == "dpm_solver":
         scheduler = DPMSolverMultistepScheduler(
             **_schedule_kwargs(config), algorithm_type="dpmsolver++", solver_order=2,
@@ -55,7 +60,7 @@ def sampling_scheduler(config: DenoiserConfig, sampler: Sampler, steps: int):  #
         )
     else:
         raise ValueError(f"unknown sampler {sampler!r}; use 'dpm_solver' or 'ddim'")
-    scheduler.set_timesteps(steps)
+    scheduler.set_timesteps(steps)  # type: ignore[union-attr]  # diffusers dummy class, see the note above
     return scheduler
 
 
@@ -95,15 +100,15 @@ class DiffusionLoss:
         drop_d = torch.rand(b, generator=generator) < self.drop_description
         drop_i = torch.rand(b, generator=generator) < self.drop_image
         cond = cond.dropped(drop_d, drop_i)
-        t = torch.randint(0, self.scheduler.config.num_train_timesteps, (b,), generator=generator)
+        t = torch.randint(0, self.scheduler.config.num_train_timesteps, (b,), generator=generator)  # type: ignore[attr-defined]  # diffusers dummy class, see the note above
         noise = torch.randn(target.shape, generator=generator)
-        noisy = self.scheduler.add_noise(target, noise, t)
+        noisy = self.scheduler.add_noise(target, noise, t)  # type: ignore[attr-defined]  # diffusers dummy class, see the note above
         prediction = self.model(noisy, t, cond)
         kind = self.model.config.prediction_type
         if kind == "epsilon":
             goal = noise
         elif kind == "v_prediction":
-            goal = self.scheduler.get_velocity(target, noise, t)
+            goal = self.scheduler.get_velocity(target, noise, t)  # type: ignore[attr-defined]  # diffusers dummy class, see the note above
         else:
             goal = target
         return F.mse_loss(prediction, goal)

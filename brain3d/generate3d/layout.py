@@ -48,7 +48,9 @@ def layout_cloud(description: Description, n_points: int, seed: int, source: str
         logger.debug("layout: description from %s has no objects; empty cloud", description.source)
         empty = np.zeros((0, 3), dtype=np.float32)
         return PointCloud(empty, empty.astype(np.uint8), source, (time.perf_counter() - start) * 1e3)
-    placed = [(o.shape, o.size, o.position.as_tuple(), tuple(o.color.rgb)) for o in description.objects]
+    placed: list[tuple[str, float, tuple[float, float, float], tuple[float, float, float]]] = [
+        (o.shape, o.size, o.position.as_tuple(), o.color.rgb) for o in description.objects
+    ]
     points, colors, _ = sample_point_cloud(placed, n_points, np.random.default_rng([seed, 7]))
     return PointCloud(points, colors_to_uint8(colors), source, (time.perf_counter() - start) * 1e3)
 

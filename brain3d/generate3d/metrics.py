@@ -51,7 +51,7 @@ def _as_unit_colors(colors: np.ndarray) -> np.ndarray:
 def scene_scale(points: np.ndarray) -> float:
     """Diagonal of the axis-aligned bounding box of ``points`` (N, 3), metres."""
     points = np.asarray(points, dtype=np.float64)
-    return float(max(np.linalg.norm(points.max(0) - points.min(0)), 1e-6))
+    return max(float(np.linalg.norm(points.max(0) - points.min(0))), 1e-6)
 
 
 def _fscore(d_pred: np.ndarray, d_true: np.ndarray, threshold: float) -> float:

@@ -136,10 +136,9 @@ def _optimizer_state(optimizer: torch.optim.Optimizer, model: PointDenoiser) -> 
 
 def _load_optimizer_state(optimizer: torch.optim.Optimizer, model: PointDenoiser, extra: dict[str, torch.Tensor]) -> None:
     for name, p in model.named_parameters():
-        keys = {k: extra.get(f"opt.{name}.{k}") for k in ("exp_avg", "exp_avg_sq", "step")}
-        if all(v is not None for v in keys.values()):
-            optimizer.state[p] = {"exp_avg": keys["exp_avg"], "exp_avg_sq": keys["exp_avg_sq"],
-                                  "step": keys["step"].float()}
+        exp_avg, exp_avg_sq, step = (extra.get(f"opt.{name}.{k}") for k in ("exp_avg", "exp_avg_sq", "step"))
+        if exp_avg is not None and exp_avg_sq is not None and step is not None:
+            optimizer.state[p] = {"exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq, "step": step.float()}
 
 
 def _machine() -> dict[str, Any]:

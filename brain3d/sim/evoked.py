@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from typing import cast
 
 import numpy as np
 
@@ -341,7 +342,10 @@ def evoked_response(
     )
     sensor_topographies = subject.channel_gain[:, None] * (subject.mixing @ topographies.T)
     # sum of 4 outer products; avoids a multi-threaded BLAS call on busy machines
-    response = sum(np.outer(sensor_topographies[:, j], courses[j]) for j in range(N_COMPONENTS))
+    # (sum's start value 0 never survives: there are N_COMPONENTS > 0 terms)
+    response = cast(
+        np.ndarray, sum(np.outer(sensor_topographies[:, j], courses[j]) for j in range(N_COMPONENTS))
+    )
     window = round(EVOKED_RMS_WINDOW_S * sfreq)
     rms = float(np.sqrt(np.mean(response[:, :window] ** 2)))
     response *= amplitude_uv * foreground_gain(scene) / max(rms, 1e-12)

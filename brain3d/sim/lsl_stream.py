@@ -35,54 +35,61 @@ and the header records ``desc/simulation/speed``. Because liblsl derives in-chun
 from the nominal rate, chunks are pushed with one explicit stamp per sample when
 ``speed != 1``.
 
+The parts: :mod:`brain3d.sim.lsl_outlets` writes the headers and pushes to the two
+outlets, :mod:`brain3d.sim.lsl_pacing` holds the sample clock (:class:`PushSchedule`)
+and the push counts and lateness (:class:`PushLedger`); :class:`SimulationStreamer`
+runs the simulator, the lifecycle (open, start, stop, run) and the pacing loop.
+
 pylsl is imported lazily (inside functions), so a caller can set ``LSLAPICFG`` before
 liblsl reads its configuration.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from brain3d import __version__
 from brain3d.channels import STANDARD_64
 from brain3d.config import SimulateSourceConfig
 from brain3d.errors import StreamError
-from brain3d.latency import LatencyStats
 from brain3d.sim.background import BackgroundParams
-from brain3d.sim.eeg import SIMULATED_NOTE, EEGChunk, EEGStreamSimulator, StimulusEvent
+from brain3d.sim.eeg import EEGChunk, EEGStreamSimulator
+from brain3d.sim.lsl_outlets import (
+    MANUFACTURER,
+    SIMULATED_FIELD,
+    OutletHeader,
+    SimulationOutlets,
+    import_pylsl,
+    marker_json,
+)
+from brain3d.sim.lsl_pacing import BEHIND_WARNING_S, LATENESS_HISTORY, PushLedger, PushSchedule
 from brain3d.sim.subject import SubjectParams
-
-if TYPE_CHECKING:  # pragma: no cover - typing only; pylsl is imported lazily
-    import pylsl
 
 logger = logging.getLogger(__name__)
 
 #: Stream name prefix; the EEG stream is ``<prefix>-EEG``, markers ``<prefix>-Markers``.
 DEFAULT_NAME_PREFIX = "Brain3D-Sim"
-#: The ``desc/simulated`` field of both stream headers.
-SIMULATED_FIELD = "SIMULATED EEG, not a recording"
-#: ``desc/acquisition/manufacturer`` of both stream headers.
-MANUFACTURER = "Brain3D Live simulator"
 #: Wall-clock time between pushes when no chunk size is given, seconds.
 DEFAULT_CHUNK_S = 0.010
-#: How many recent push latenesses are kept for the percentiles in :class:`StreamStats`.
-LATENESS_HISTORY = 100_000
-#: Lateness (seconds) above which the streamer warns that it cannot keep up.
-BEHIND_WARNING_S = 0.1
 
-
-def _pylsl() -> Any:
-    """Import pylsl on first use (after the caller had a chance to set ``LSLAPICFG``)."""
-    import pylsl
-
-    return pylsl
+__all__ = [
+    "BEHIND_WARNING_S",
+    "DEFAULT_CHUNK_S",
+    "DEFAULT_NAME_PREFIX",
+    "LATENESS_HISTORY",
+    "MANUFACTURER",
+    "SIMULATED_FIELD",
+    "SimulationStreamer",
+    "StreamStats",
+    "default_source_id",
+    "make_simulator",
+    "marker_json",
+    "stream_simulation",
+]
 
 
 def default_source_id(config: SimulateSourceConfig) -> str:
@@ -129,20 +136,6 @@ def make_simulator(
         snr_db=config.snr_db,
         background=BackgroundParams(line_freq_hz=float(config.line_freq)),
         seed=config.seed,
-    )
-
-
-def marker_json(event: StimulusEvent) -> str:
-    """The marker string of one stimulus onset (JSON; see the module docstring)."""
-    return json.dumps(
-        {
-            "event": "stimulus",
-            "sample": int(event.sample),
-            "scene_seed": int(event.scene_seed),
-            "description": event.description.model_dump(mode="json"),
-            "simulated": True,
-        },
-        separators=(",", ":"),
     )
 
 
@@ -195,6 +188,20 @@ class StreamStats:
     stopped_by: str
 
 
+def _check_arguments(
+    speed: float, chunk_samples: int | None, max_duration_s: float | None, onset_interval_s: float
+) -> None:
+    """Raise ValueError for a :class:`SimulationStreamer` argument out of range."""
+    if not speed > 0:
+        raise ValueError(f"speed must be > 0 (1 = real time), got {speed}")
+    if chunk_samples is not None and chunk_samples < 1:
+        raise ValueError(f"chunk_samples must be >= 1 sample, got {chunk_samples}")
+    if max_duration_s is not None and not max_duration_s > 0:
+        raise ValueError(f"max_duration_s must be > 0 seconds or None, got {max_duration_s}")
+    if onset_interval_s <= 0:
+        raise ValueError(f"onset_interval_s must be > 0 seconds, got {onset_interval_s}")
+
+
 class SimulationStreamer:
     """Publish the SIMULATED EEG and its stimulus markers as LSL outlets, in real time.
 
@@ -225,7 +232,10 @@ class SimulationStreamer:
     Notes
     -----
     Use :meth:`start` / :meth:`stop` (or ``with``) for a background thread, or
-    :meth:`run` to stream in the calling thread. A streamer streams once.
+    :meth:`run` to stream in the calling thread. A streamer streams once. The outlets
+    are a :class:`~brain3d.sim.lsl_outlets.SimulationOutlets`, the sample clock a
+    :class:`~brain3d.sim.lsl_pacing.PushSchedule` and the counts and lateness a
+    :class:`~brain3d.sim.lsl_pacing.PushLedger`.
     """
 
     def __init__(
@@ -240,14 +250,7 @@ class SimulationStreamer:
         max_duration_s: float | None = None,
         wait_for_consumers_s: float = 0.0,
     ) -> None:
-        if not speed > 0:
-            raise ValueError(f"speed must be > 0 (1 = real time), got {speed}")
-        if chunk_samples is not None and chunk_samples < 1:
-            raise ValueError(f"chunk_samples must be >= 1 sample, got {chunk_samples}")
-        if max_duration_s is not None and not max_duration_s > 0:
-            raise ValueError(f"max_duration_s must be > 0 seconds or None, got {max_duration_s}")
-        if onset_interval_s <= 0:
-            raise ValueError(f"onset_interval_s must be > 0 seconds, got {onset_interval_s}")
+        _check_arguments(speed, chunk_samples, max_duration_s, onset_interval_s)
         self.config = config
         self.sfreq = float(config.sfreq)
         self.speed = float(speed)
@@ -267,37 +270,28 @@ class SimulationStreamer:
         self._done_event = threading.Event()
         self._thread: threading.Thread | None = None
         self._simulator: EEGStreamSimulator | None = None
-        self._eeg_outlet: pylsl.StreamOutlet | None = None
-        self._marker_outlet: pylsl.StreamOutlet | None = None
+        self._outlets: SimulationOutlets | None = None
         self._started = False
         self._error: BaseException | None = None
-
-        self._t0: float | None = None
-        self._samples_pushed = 0
-        self._chunks_pushed = 0
-        self._markers_pushed = 0
-        self._last_push = 0.0
-        self._stats_lock = threading.Lock()
-        self._lateness: deque[float] = deque(maxlen=LATENESS_HISTORY)
-        self._lateness_max = 0.0
-        self._late_chunks = 0
+        self._schedule: PushSchedule | None = None
+        self._ledger = PushLedger()
         self._stopped_by = "not started"
 
     # ----------------------------------------------------------------- properties
     @property
     def samples_pushed(self) -> int:
         """EEG samples pushed so far."""
-        return self._samples_pushed
+        return self._ledger.samples
 
     @property
     def markers_pushed(self) -> int:
         """Stimulus markers pushed so far."""
-        return self._markers_pushed
+        return self._ledger.markers
 
     @property
     def start_time(self) -> float | None:
         """LSL-clock time of sample 0, seconds (None until streaming starts)."""
-        return self._t0
+        return None if self._schedule is None else self._schedule.t0
 
     @property
     def rate(self) -> float:
@@ -318,75 +312,24 @@ class SimulationStreamer:
 
     def sample_time(self, sample: int) -> float:
         """LSL-clock time stamp of sample ``sample`` (0 = first), seconds."""
-        if self._t0 is None:
+        if self._schedule is None:
             raise StreamError("the simulation has not started streaming; call start() or run()")
-        return self._t0 + sample / self.rate
-
-    # ----------------------------------------------------------------- stream info
-    def _eeg_info(self) -> pylsl.StreamInfo:
-        pylsl = _pylsl()
-        info = pylsl.StreamInfo(
-            name=self.eeg_name,
-            type="EEG",
-            channel_count=len(STANDARD_64),
-            nominal_srate=self.sfreq,
-            channel_format=pylsl.cf_float32,
-            source_id=self.source_id,
-        )
-        desc = info.desc()
-        channels = desc.append_child("channels")
-        for label in STANDARD_64:
-            channel = channels.append_child("channel")
-            channel.append_child_value("label", label)
-            channel.append_child_value("unit", "microvolts")
-            channel.append_child_value("type", "EEG")
-        self._append_common_desc(desc)
-        cap = desc.append_child("cap")
-        cap.append_child_value("name", "BioSemi-64 layout")
-        cap.append_child_value("labelscheme", "10-10")
-        cap.append_child_value("montage", "MNE standard_1005")
-        return info
-
-    def _marker_info(self) -> pylsl.StreamInfo:
-        pylsl = _pylsl()
-        info = pylsl.StreamInfo(
-            name=self.marker_name,
-            type="Markers",
-            channel_count=1,
-            nominal_srate=pylsl.IRREGULAR_RATE,
-            channel_format=pylsl.cf_string,
-            source_id=self.marker_source_id,
-        )
-        desc = info.desc()
-        channel = desc.append_child("channels").append_child("channel")
-        channel.append_child_value("label", "stimulus")
-        channel.append_child_value("type", "Markers")
-        channel.append_child_value("format", "json")
-        self._append_common_desc(desc)
-        desc.append_child_value("eeg_source_id", self.source_id)
-        return info
-
-    def _append_common_desc(self, desc: Any) -> None:
-        desc.append_child_value("simulated", SIMULATED_FIELD)
-        desc.append_child_value("note", SIMULATED_NOTE)
-        acquisition = desc.append_child("acquisition")
-        acquisition.append_child_value("manufacturer", MANUFACTURER)
-        acquisition.append_child_value("model", "brain3d.sim.eeg.EEGStreamSimulator")
-        acquisition.append_child_value("software_version", __version__)
-        simulation = desc.append_child("simulation")
-        for key, value in (
-            ("subject", self.config.subject),
-            ("seed", self.config.seed),
-            ("snr_db", self.config.snr_db),
-            ("line_freq_hz", self.config.line_freq),
-            ("onset_interval_s", self.onset_interval_s),
-            ("speed", self.speed),
-            ("chunk_samples", self.chunk_samples),
-            ("clock", "LSL local_clock; sample i at t0 + i / (sfreq * speed)"),
-        ):
-            simulation.append_child_value(key, str(value))
+        return self._schedule.time_of(sample)
 
     # ------------------------------------------------------------------ lifecycle
+    def _header(self) -> OutletHeader:
+        """What the two stream headers say about this streamer."""
+        return OutletHeader(
+            config=self.config,
+            eeg_name=self.eeg_name,
+            marker_name=self.marker_name,
+            source_id=self.source_id,
+            marker_source_id=self.marker_source_id,
+            onset_interval_s=self.onset_interval_s,
+            speed=self.speed,
+            chunk_samples=self.chunk_samples,
+        )
+
     def open(self) -> None:
         """Build the simulator and create both outlets (idempotent).
 
@@ -395,17 +338,15 @@ class SimulationStreamer:
         caches (about 0.5 s once per process) so the first onset does not stall pushes.
         """
         with self._lock:
-            if self._eeg_outlet is not None:
+            if self._outlets is not None:
                 return
             if self._started:
                 raise StreamError("this SimulationStreamer already streamed; create a new one")
-            pylsl = _pylsl()
             # Warm caches (montage, scene generation, evoked model) with a throwaway
             # simulator whose first onset is at sample 0.
             self._simulator = make_simulator(self.config, self.onset_interval_s)
             EEGStreamSimulator(self._simulator.subject, sfreq=self.sfreq, first_onset_s=0.0).read(1)
-            self._eeg_outlet = pylsl.StreamOutlet(self._eeg_info())
-            self._marker_outlet = pylsl.StreamOutlet(self._marker_info())
+            self._outlets = SimulationOutlets(self._header())
         logger.info(
             "LSL outlets open: %r (SIMULATED EEG, %d ch, %g Hz, source_id %r) and %r "
             "(stimulus markers, source_id %r)",
@@ -417,13 +358,17 @@ class SimulationStreamer:
             self.marker_source_id,
         )
 
+    def _claim(self) -> None:
+        """Mark the streamer as streaming (under the lock); a streamer streams once."""
+        if self._started:
+            raise StreamError("this SimulationStreamer already streamed; create a new one")
+        self._started = True
+
     def start(self) -> None:
         """Open the outlets if needed and stream in a background thread."""
         self.open()
         with self._lock:
-            if self._started:
-                raise StreamError("this SimulationStreamer already streamed; create a new one")
-            self._started = True
+            self._claim()
             self._thread = threading.Thread(
                 target=self._thread_main, name=f"lsl-sim-{self.source_id}", daemon=True
             )
@@ -480,9 +425,8 @@ class SimulationStreamer:
     def close(self) -> None:
         """Destroy both outlets (inlets then see the streams end). Idempotent."""
         with self._lock:
-            closed = self._eeg_outlet is not None
-            self._eeg_outlet = None
-            self._marker_outlet = None
+            closed = self._outlets is not None
+            self._outlets = None
         if closed:
             logger.debug("closed LSL outlets %r and %r", self.eeg_name, self.marker_name)
 
@@ -505,9 +449,7 @@ class SimulationStreamer:
             self.max_duration_s = duration_s
         self.open()
         with self._lock:
-            if self._started:
-                raise StreamError("this SimulationStreamer already streamed; create a new one")
-            self._started = True
+            self._claim()
         try:
             self._stream()
         except KeyboardInterrupt:
@@ -532,6 +474,7 @@ class SimulationStreamer:
 
     # ------------------------------------------------------------------ streaming
     def _thread_main(self) -> None:
+        """Body of the background thread: stream, keep a failure for :meth:`stop`."""
         try:
             self._stream()
         except BaseException as error:  # reported by stop()
@@ -541,41 +484,18 @@ class SimulationStreamer:
         finally:
             self._done_event.set()
 
-    def _wait_for_consumers(self) -> None:
-        pylsl = _pylsl()
-        deadline = pylsl.local_clock() + self.wait_for_consumers_s
-        for outlet, name in (
-            (self._eeg_outlet, self.eeg_name),
-            (self._marker_outlet, self.marker_name),
-        ):
-            while outlet is not None and not outlet.have_consumers():
-                left = deadline - pylsl.local_clock()
-                if left <= 0 or self._stop_event.is_set():
-                    logger.warning(
-                        "no consumer on %r after %.1f s; streaming anyway",
-                        name,
-                        self.wait_for_consumers_s,
-                    )
-                    break
-                outlet.wait_for_consumers(min(left, 0.1))
-
-    def _stream(self) -> None:
-        """The pacing loop: generate a chunk, sleep until its last sample is due, push."""
-        pylsl = _pylsl()
-        simulator, eeg_outlet, marker_outlet = (
-            self._simulator,
-            self._eeg_outlet,
-            self._marker_outlet,
-        )
-        if simulator is None or eeg_outlet is None or marker_outlet is None:
-            raise StreamError("outlets are not open; call open() first")
+    def _begin(self, outlets: SimulationOutlets) -> PushSchedule:
+        """Wait for consumers if asked, pick ``t0`` on the LSL clock and log the start."""
         if self.wait_for_consumers_s > 0:
-            self._wait_for_consumers()
+            outlets.wait_for_consumers(self.wait_for_consumers_s, self._stop_event)
         total = self.total_samples
-        rate = self.rate
-        explicit_stamps = self.speed != 1.0
-        t0 = pylsl.local_clock()
-        self._t0 = t0
+        schedule = PushSchedule(
+            t0=import_pylsl().local_clock(),
+            rate=self.rate,
+            chunk_samples=self.chunk_samples,
+            total=total,
+        )
+        self._schedule = schedule
         self._stopped_by = "running"
         logger.info(
             "streaming SIMULATED EEG (not a recording) on %r: subject %d, seed %d, "
@@ -588,90 +508,82 @@ class SimulationStreamer:
             self.speed,
             self.chunk_samples,
             f"{total / self.sfreq:g} s of data" if total is not None else "until stopped",
-            t0,
+            schedule.t0,
         )
-        warned_behind = False
+        return schedule
+
+    def _push(
+        self, chunk: EEGChunk, n: int, schedule: PushSchedule, outlets: SimulationOutlets
+    ) -> bool:
+        """Sleep until the chunk's last sample is due, push it and its markers, count them.
+
+        Returns False (nothing pushed) when :meth:`stop` interrupted the wait.
+        """
+        pylsl = import_pylsl()
+        last = chunk.first_sample + n - 1
+        due = schedule.time_of(last)
+        wait = due - pylsl.local_clock()
+        if wait > 0 and self._stop_event.wait(wait):
+            return False
+        now = pylsl.local_clock()
+        samples = np.ascontiguousarray(chunk.data.T)  # [n, 64] float32
+        # liblsl derives in-chunk stamps from the nominal rate: explicit ones unless 1x.
+        if self.speed != 1.0:
+            outlets.push_eeg(samples, schedule.stamps(chunk.first_sample, last))
+        else:
+            outlets.push_eeg(samples, due)
+        for event in chunk.events:
+            outlets.push_marker(event, schedule.time_of(event.sample))
+            self._ledger.record_marker()
+        self._ledger.record_chunk(n, due, now)
+        return True
+
+    def _stream(self) -> None:
+        """The pacing loop: generate a chunk, sleep until its last sample is due, push."""
+        simulator, outlets = self._simulator, self._outlets
+        if simulator is None or outlets is None:
+            raise StreamError("outlets are not open; call open() first")
+        schedule = self._begin(outlets)
         next_sample = 0
-        stop = self._stop_event
-        while not stop.is_set():
-            n = (
-                self.chunk_samples
-                if total is None
-                else min(self.chunk_samples, total - next_sample)
-            )
+        while not self._stop_event.is_set():
+            n = schedule.chunk_size(next_sample)
             if n <= 0:
                 self._stopped_by = "duration"
                 break
             chunk: EEGChunk = simulator.read(n)
-            last = chunk.first_sample + n - 1
-            due = t0 + last / rate
-            wait = due - pylsl.local_clock()
-            if wait > 0 and stop.wait(wait):
+            if not self._push(chunk, n, schedule, outlets):
                 break
-            now = pylsl.local_clock()
-            samples = np.ascontiguousarray(chunk.data.T)  # [n, 64] float32
-            if explicit_stamps:
-                stamps = (t0 + np.arange(chunk.first_sample, last + 1) / rate).tolist()
-                eeg_outlet.push_chunk(samples, stamps)
-            else:
-                eeg_outlet.push_chunk(samples, due)
-            for event in chunk.events:
-                marker_outlet.push_sample([marker_json(event)], t0 + event.sample / rate)
-                self._markers_pushed += 1
-                logger.debug(
-                    "stimulus marker: sample %d, scene seed %d", event.sample, event.scene_seed
-                )
-            late = now - due
-            with self._stats_lock:
-                self._lateness.append(late)
-                self._lateness_max = max(self._lateness_max, late)
-            if late > BEHIND_WARNING_S:
-                self._late_chunks += 1
-                if not warned_behind:
-                    warned_behind = True
-                    logger.warning(
-                        "SIMULATED EEG push is %.0f ms behind schedule (machine too slow "
-                        "or paused); pushing late chunks with their scheduled timestamps",
-                        late * 1e3,
-                    )
-            self._samples_pushed += n
-            self._chunks_pushed += 1
-            self._last_push = now
-            next_sample = last + 1
+            next_sample = chunk.first_sample + n
         if self._stopped_by == "running":
             self._stopped_by = "stop"
         logger.info(
             "SIMULATED EEG streaming ended (%s): %d samples (%.2f s of data), %d markers",
             self._stopped_by,
-            self._samples_pushed,
-            self._samples_pushed / self.sfreq,
-            self._markers_pushed,
+            self._ledger.samples,
+            self._ledger.samples / self.sfreq,
+            self._ledger.markers,
         )
 
     def stats(self) -> StreamStats:
         """Counts and push punctuality so far (see :class:`StreamStats`)."""
-        with self._stats_lock:
-            lateness = np.array(self._lateness, dtype=np.float64) * 1e3
-        punctuality = LatencyStats.of(lateness)
-        p50, p99 = (punctuality.p50, punctuality.p99) if punctuality.n else (0.0, 0.0)
+        pushed = self._ledger.summary()
+        t0 = self.start_time
         return StreamStats(
             source_id=self.source_id,
             eeg_name=self.eeg_name,
             marker_name=self.marker_name,
             sfreq=self.sfreq,
             speed=self.speed,
-            start_time=self._t0,
-            samples_pushed=self._samples_pushed,
-            chunks_pushed=self._chunks_pushed,
-            markers_pushed=self._markers_pushed,
-            stream_s=self._samples_pushed / self.sfreq,
-            wall_s=(self._last_push - self._t0)
-            if self._t0 is not None and self._chunks_pushed
-            else 0.0,
-            lateness_ms_p50=float(p50),
-            lateness_ms_p99=float(p99),
-            lateness_ms_max=float(self._lateness_max * 1e3),
-            late_chunks=self._late_chunks,
+            start_time=t0,
+            samples_pushed=pushed.samples,
+            chunks_pushed=pushed.chunks,
+            markers_pushed=pushed.markers,
+            stream_s=pushed.samples / self.sfreq,
+            wall_s=(pushed.last_push - t0) if t0 is not None and pushed.chunks else 0.0,
+            lateness_ms_p50=pushed.lateness_ms_p50,
+            lateness_ms_p99=pushed.lateness_ms_p99,
+            lateness_ms_max=pushed.lateness_ms_max,
+            late_chunks=pushed.late_chunks,
             stopped_by=self._stopped_by,
         )
 

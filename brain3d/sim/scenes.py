@@ -208,7 +208,7 @@ def _description(scene_type: str, placed: list[_Placed]) -> Description:
         SceneObject(
             id=f"obj{i}",
             category=SHAPE_CATEGORY[p.shape],
-            shape=p.shape,  # type: ignore[arg-type]
+            shape=p.shape,
             color=Color.from_name(p.color),
             position=Position(x=p.position[0], y=p.position[1], z=p.position[2]),
             size=p.size,
@@ -218,7 +218,7 @@ def _description(scene_type: str, placed: list[_Placed]) -> Description:
     ]
     distance = {o.id: round(CAMERA_POSITION[2] - o.position.z, 3) for o in objects}
     return Description(
-        scene_type=scene_type,  # type: ignore[arg-type]
+        scene_type=scene_type,
         objects=objects,
         spatial_relations=relations_from_positions(objects),
         depth=Depth(order=sorted(distance, key=lambda k: (distance[k], k)), distance_m=distance),

@@ -82,8 +82,8 @@ def calibrate(
     indices = calibration.indices_for_subjects([subject])
     if indices.size == 0:
         raise ValueError(f"no calibration trials of subject {subject} in {calibration.path}")
-    prep = {"reference": settings.reference, "normalization": settings.normalization}
-    before = evaluate_subjects(model, evaluation, [subject], **prep)
+    reference, normalization = settings.reference, settings.normalization
+    before = evaluate_subjects(model, evaluation, [subject], reference=reference, normalization=normalization)
     tuned = copy.deepcopy(model)
     names = [n for n, _ in tuned.named_parameters() if n.startswith(CALIBRATED_PREFIXES)]
     for name, parameter in tuned.named_parameters():
@@ -97,7 +97,8 @@ def calibrate(
         for module in (tuned.encoder.conv[1],):
             module.train()  # the first block's BatchNorm re-estimates this head's statistics
         losses = []
-        for batch in iterate_batches(calibration, indices, settings.batch_size, rng=rng, **prep):
+        for batch in iterate_batches(calibration, indices, settings.batch_size, rng=rng, reference=reference,
+                                     normalization=normalization):
             loss = objective(tuned(batch.eeg)[1], batch.image).total
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -107,7 +108,7 @@ def calibrate(
     tuned.eval()
     for parameter in tuned.parameters():
         parameter.requires_grad_(True)
-    after = evaluate_subjects(tuned, evaluation, [subject], **prep)
+    after = evaluate_subjects(tuned, evaluation, [subject], reference=reference, normalization=normalization)
     logger.info(
         "calibration of subject %d on %d trials: top1 %.3f -> %.3f, top5 %.3f -> %.3f",
         subject, indices.size, before.top1, after.top1, before.top5, after.top5,

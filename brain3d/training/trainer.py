@@ -205,7 +205,8 @@ def train_model(
         optimizer, T_max=settings.epochs * steps_per_epoch, eta_min=settings.learning_rate * 0.05
     )
     rng = np.random.default_rng(settings.seed)
-    start_epoch, best, history = 0, (-1, -np.inf), []
+    start_epoch, best = 0, (-1, -np.inf)
+    history: list[EpochRecord] = []
     metadata = {"train_settings": settings.model_dump_json(), "train_store": store.info.provenance,
                 "data": store.info.data_label, **(extra_metadata or {})}
     if resume and (out / LAST_STATE).is_file() and (out / LAST_WEIGHTS).is_file():

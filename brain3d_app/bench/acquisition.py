@@ -49,7 +49,8 @@ import psutil
 
 from brain3d.channels import STANDARD_64
 from brain3d.config import Config
-from brain3d.latency import LatencyStats
+from brain3d.latency import latency_figures
+from brain3d.lsl import channel_rows, open_outlet, stream_info
 from brain3d_app.bench.figures import Section
 
 logger = logging.getLogger(__name__)
@@ -99,7 +100,7 @@ def summarise(values_s: np.ndarray) -> dict[str, float | int]:
     """p50/p90/p99/max/mean in ms of latencies given in seconds."""
     if values_s.size == 0:
         return {"n": 0}
-    return LatencyStats.of(values_s * 1e3).pick("p50", "p90", "p99", "max", "mean", "n", suffix="_ms", digits=3)
+    return latency_figures(values_s * 1e3, digits=3)
 
 
 class CpuMeter:
@@ -269,14 +270,9 @@ class Publisher:
 
         self.pylsl = pylsl
         self.args = args
-        info = pylsl.StreamInfo("Brain3D-Bench-EEG", "EEG", args.channels, args.rate, "float32", source_id)
-        chans = info.desc().append_child("channels")
-        for label in labels:
-            ch = chans.append_child("channel")
-            ch.append_child_value("label", label)
-            ch.append_child_value("unit", "microvolts")
-            ch.append_child_value("type", "EEG")
-        self.outlet = pylsl.StreamOutlet(info, chunk_size=0, max_buffered=360)
+        info = stream_info("Brain3D-Bench-EEG", "EEG", n_channels=args.channels, sfreq=args.rate,
+                           channel_format="float32", source_id=source_id, channels=channel_rows(labels))
+        self.outlet = open_outlet(info)
         n_chunks = int(round(args.minutes * 60 * args.rate / args.chunk))
         self.n_chunks = n_chunks
         self.n_total = n_chunks * args.chunk
@@ -383,6 +379,116 @@ def _push_to_window_ms(windows: np.ndarray, ts: np.ndarray, pub: Publisher) -> n
     return (windows[steady, 2] - push_last[steady]) * 1e3
 
 
+def _choose_readers(section: Section, with_mne: bool) -> list[tuple[str, Callable[..., None]]]:
+    """Our reader, and mne-lsl's when asked for and installed (else said so in ``section``)."""
+    readers: list[tuple[str, Callable[..., None]]] = [("ours", reader_ours)]
+    if with_mne:
+        try:
+            import mne_lsl  # noqa: F401
+
+            readers.append(("mne", reader_mne))
+        except ImportError:
+            section.missing["mne_lsl"] = "mne-lsl is not installed (pip install mne-lsl, in the dev extra)"
+    else:
+        section.missing["mne_lsl"] = "not run (with_mne=False)"
+    return readers
+
+
+def _wait_until_ready(procs: list[Any], ready: Any, results: Any) -> None:
+    """Wait for every reader process to subscribe; RuntimeError (with their errors) if one does not."""
+    got_ready: list[str] = []
+    while len(got_ready) < len(procs):
+        try:
+            got_ready.append(ready.get(timeout=60)[0])
+        except queue.Empty:
+            break
+        if not results.empty():  # a reader failed before being ready
+            break
+    if len(got_ready) < len(procs):
+        errors = []
+        while not results.empty():
+            errors.append(results.get().get("error"))
+        raise RuntimeError(f"acquisition readers not ready: {got_ready}; errors: {errors}")
+
+
+def _run_readers(settings: AcquisitionSettings, config: Config, pub: Publisher, source_id: str,
+                 readers: list[tuple[str, Callable[..., None]]]) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:  # fmt: skip
+    """Start the reader processes, publish the stream once they listen, collect their results.
+
+    Returns the results per reader name and the publisher's report.
+    """
+    ctx = mp.get_context("spawn")
+    ready, results = ctx.Queue(), ctx.Queue()
+    out: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="brain3d-bench-acq-") as tmpdir:
+        opts = {"source_id": source_id, "n_total": pub.n_total, "channels": settings.channels, "tmpdir": tmpdir,
+                "deadline": time.monotonic() + 60 + 1.5 * settings.wall_s,
+                "window": config.window.model_dump(mode="json"),
+                "preprocessing": config.preprocessing.model_dump(mode="json")}  # fmt: skip
+        procs = [ctx.Process(target=fn, args=(opts, ready, results), name=f"bench-{name}", daemon=True)
+                 for name, fn in readers]  # fmt: skip
+        try:
+            for p in procs:
+                p.start()
+            _wait_until_ready(procs, ready, results)
+            time.sleep(0.5)  # both inlets are subscribed; let them settle
+            pub_report = pub.run()
+            for _ in procs:
+                try:
+                    item = results.get(timeout=120 + settings.wall_s)
+                except queue.Empty:
+                    break
+                out[item["reader"]] = item
+        finally:
+            for p in procs:
+                p.join(10)
+                if p.is_alive():
+                    p.terminate()
+    return out, pub_report
+
+
+def _add_ours(section: Section, ours: dict[str, Any] | None, pub: Publisher, config: Config) -> None:
+    """Our reader's sample counts, latencies, windows and CPU (or why they are missing)."""
+    if ours is None or "error" in ours:
+        section.missing["ours"] = (ours or {}).get("error", "no result")
+        return
+    stats = ours["stats"]
+    match = latency_per_sample(ours["ts"], ours["t_visible"], pub)
+    at = match["pushed_at"]
+    section.add("samples.received", stats["samples_received"], "samples")
+    section.add("samples.recorded", ours["xdf_samples"], "samples")
+    section.add("samples.lost", pub.n_total - min(stats["samples_received"], ours["xdf_samples"]), "samples")
+    section.add_latency("ours.push_to_data", match["latency"][at >= WARMUP_S] * 1e3)
+    section.add_latency("ours.push_to_window", _push_to_window_ms(ours["windows"], ours["ts"], pub))
+    section.add("ours.windows_emitted", stats["windows_emitted"], "count")
+    section.add("ours.windows_expected", _expected_windows(config, ours["resampler"]["n_outputs_for_received"]),
+                "count")  # fmt: skip
+    section.add("ours.windows_skipped", stats["windows_skipped"], "count")
+    section.add("ours.cpu", ours["cpu"].get("process_cpu_percent"), "%")
+    section.info["ours"] = {"xdf_timestamps_equal_received": ours["xdf_timestamps_equal"],
+                            "window_flags": (stats.get("windower") or {}).get("flags"),
+                            "source_events": stats.get("events"), "preprocessing": ours["resampler"]["describe"]}  # fmt: skip
+
+
+def _add_mne(section: Section, mne: dict[str, Any] | None, pub: Publisher) -> None:
+    """mne-lsl's distinct samples, latencies and CPU, and the p99 ratio ours / mne-lsl."""
+    if mne is None or "error" in mne:
+        section.missing["mne_lsl"] = (mne or {}).get("error", "no result")
+        return
+    match = latency_per_sample(mne["ts"], mne["t_visible"], pub)
+    at = match["pushed_at"]
+    section.add("mne_lsl.samples_distinct", match["unique"], "samples")
+    section.add("mne_lsl.duplicate_samples", match["duplicates"], "samples")
+    section.add_latency("mne_lsl.push_to_data", match["latency"][at >= WARMUP_S] * 1e3)
+    section.add("mne_lsl.cpu", mne["cpu"].get("process_cpu_percent"), "%")
+    section.info["mne_lsl"] = {"version": mne["version"], "polls": mne["polls"],
+                               "clock_offset_s": round(match["offset_s"], 6)}  # fmt: skip
+    ours_p99 = section.value("ours.push_to_data.p99")
+    mne_p99 = section.value("mne_lsl.push_to_data.p99")
+    if ours_p99 and mne_p99:
+        section.add("ratio.push_to_data_p99_ours_over_mne", ours_p99 / mne_p99, "ratio")
+
+
 def compare_acquisition(
     settings: AcquisitionSettings, config: Config | None = None, *, with_mne: bool = True
 ) -> Section:
@@ -412,59 +518,11 @@ def compare_acquisition(
         f"at speed {settings.speed:g}, chunks of {settings.chunk})",
         device="CPU",
     )
-    readers: list[tuple[str, Callable[..., None]]] = [("ours", reader_ours)]
-    if with_mne:
-        try:
-            import mne_lsl  # noqa: F401
-
-            readers.append(("mne", reader_mne))
-        except ImportError:
-            section.missing["mne_lsl"] = "mne-lsl is not installed (pip install mne-lsl, in the dev extra)"
-    else:
-        section.missing["mne_lsl"] = "not run (with_mne=False)"
-    labels = channel_labels(settings.channels)
+    readers = _choose_readers(section, with_mne)
     source_id = f"brain3d-bench-acq-{uuid.uuid4().hex[:10]}"
-    pub = Publisher(settings, source_id, labels)
-    ctx = mp.get_context("spawn")
-    ready, results = ctx.Queue(), ctx.Queue()
-    out: dict[str, dict[str, Any]] = {}
+    pub = Publisher(settings, source_id, channel_labels(settings.channels))
     load_before = os.getloadavg()
-    with tempfile.TemporaryDirectory(prefix="brain3d-bench-acq-") as tmpdir:
-        opts = {"source_id": source_id, "n_total": pub.n_total, "channels": settings.channels, "tmpdir": tmpdir,
-                "deadline": time.monotonic() + 60 + 1.5 * settings.wall_s,
-                "window": config.window.model_dump(mode="json"),
-                "preprocessing": config.preprocessing.model_dump(mode="json")}  # fmt: skip
-        procs = [ctx.Process(target=fn, args=(opts, ready, results), name=f"bench-{name}", daemon=True)
-                 for name, fn in readers]  # fmt: skip
-        try:
-            for p in procs:
-                p.start()
-            got_ready: list[str] = []
-            while len(got_ready) < len(procs):
-                try:
-                    got_ready.append(ready.get(timeout=60)[0])
-                except queue.Empty:
-                    break
-                if not results.empty():  # a reader failed before being ready
-                    break
-            if len(got_ready) < len(procs):
-                errors = []
-                while not results.empty():
-                    errors.append(results.get().get("error"))
-                raise RuntimeError(f"acquisition readers not ready: {got_ready}; errors: {errors}")
-            time.sleep(0.5)  # both inlets are subscribed; let them settle
-            pub_report = pub.run()
-            for _ in procs:
-                try:
-                    item = results.get(timeout=120 + settings.wall_s)
-                except queue.Empty:
-                    break
-                out[item["reader"]] = item
-        finally:
-            for p in procs:
-                p.join(10)
-                if p.is_alive():
-                    p.terminate()
+    out, pub_report = _run_readers(settings, config, pub, source_id, readers)
     section.info = {
         "settings": asdict(settings), "readers": "simultaneous, same stream, separate processes",
         "inlet_flags": "clocksync (both)", "mne_bufsize_s": MNE_BUFSIZE_S, "mne_poll_s": POLL_S,
@@ -473,43 +531,9 @@ def compare_acquisition(
         "steady_state": f"latencies of samples pushed after the first {WARMUP_S:g} s",
     }  # fmt: skip
     section.add("samples.sent", pub.n_total, "samples")
-    ours = out.get("ours")
-    if ours is None or "error" in ours:
-        section.missing["ours"] = (ours or {}).get("error", "no result")
-    else:
-        stats = ours["stats"]
-        match = latency_per_sample(ours["ts"], ours["t_visible"], pub)
-        at = match["pushed_at"]
-        section.add("samples.received", stats["samples_received"], "samples")
-        section.add("samples.recorded", ours["xdf_samples"], "samples")
-        section.add("samples.lost", pub.n_total - min(stats["samples_received"], ours["xdf_samples"]), "samples")
-        section.add_latency("ours.push_to_data", match["latency"][at >= WARMUP_S] * 1e3)
-        section.add_latency("ours.push_to_window", _push_to_window_ms(ours["windows"], ours["ts"], pub))
-        section.add("ours.windows_emitted", stats["windows_emitted"], "count")
-        section.add("ours.windows_expected", _expected_windows(config, ours["resampler"]["n_outputs_for_received"]),
-                    "count")  # fmt: skip
-        section.add("ours.windows_skipped", stats["windows_skipped"], "count")
-        section.add("ours.cpu", ours["cpu"].get("process_cpu_percent"), "%")
-        section.info["ours"] = {"xdf_timestamps_equal_received": ours["xdf_timestamps_equal"],
-                                "window_flags": (stats.get("windower") or {}).get("flags"),
-                                "source_events": stats.get("events"), "preprocessing": ours["resampler"]["describe"]}  # fmt: skip
-    mne = out.get("mne")
+    _add_ours(section, out.get("ours"), pub, config)
     if any(name == "mne" for name, _ in readers):
-        if mne is None or "error" in mne:
-            section.missing["mne_lsl"] = (mne or {}).get("error", "no result")
-        else:
-            match = latency_per_sample(mne["ts"], mne["t_visible"], pub)
-            at = match["pushed_at"]
-            section.add("mne_lsl.samples_distinct", match["unique"], "samples")
-            section.add("mne_lsl.duplicate_samples", match["duplicates"], "samples")
-            section.add_latency("mne_lsl.push_to_data", match["latency"][at >= WARMUP_S] * 1e3)
-            section.add("mne_lsl.cpu", mne["cpu"].get("process_cpu_percent"), "%")
-            section.info["mne_lsl"] = {"version": mne["version"], "polls": mne["polls"],
-                                       "clock_offset_s": round(match["offset_s"], 6)}  # fmt: skip
-            ours_p99 = section.value("ours.push_to_data.p99")
-            mne_p99 = section.value("mne_lsl.push_to_data.p99")
-            if ours_p99 and mne_p99:
-                section.add("ratio.push_to_data_p99_ours_over_mne", ours_p99 / mne_p99, "ratio")
+        _add_mne(section, out.get("mne"), pub)
     return section
 
 

@@ -17,11 +17,7 @@ import numpy as np
 import torch
 
 from brain3d.config import Config
-from brain3d.latency import LatencyStats
-
-
-def _figures(samples_ms: list[float]) -> dict[str, float]:
-    return LatencyStats.of(samples_ms).pick("n", "p50", "p99", "mean", "max", suffix="_ms", digits=3)  # type: ignore[return-value]
+from brain3d.latency import latency_figures
 
 
 def _images(n: int) -> np.ndarray:
@@ -56,7 +52,7 @@ def bench_grounded(config: Config, n: int = 500, warmup: int = 30) -> dict[str, 
                 forward.append((time.perf_counter() - start) * 1e3)
     return {"backend": describer.name, "torch_threads": torch.get_num_threads(),
             "what": "describe(image, latent) incl. checks, CNN forward and decoding to a validated Description",
-            **_figures(samples), "forward_only": _figures(forward)}
+            **latency_figures(samples), "forward_only": latency_figures(forward)}
 
 
 def bench_openai(n: int = 100) -> dict[str, Any]:
@@ -84,4 +80,4 @@ def bench_openai(n: int = 100) -> dict[str, Any]:
             open_samples.append((time.perf_counter() - start) * 1e3)
     return {"backend": "openai (local FakeOpenAIServer on 127.0.0.1, valid JSON answers)",
             "what": "describe(image): PNG+base64, HTTP POST, JSON parse and validation",
-            **_figures(samples), "breaker_open": _figures(open_samples)}
+            **latency_figures(samples), "breaker_open": latency_figures(open_samples)}

@@ -121,8 +121,3 @@ class Section:
         figures = {k: Figure(float(v["value"]), str(v["unit"]), v.get("device")) for k, v in data["figures"].items()}
         return cls(name, data["title"], data.get("device", ""), figures, dict(data.get("info", {})),
                    dict(data.get("missing", {})))  # fmt: skip
-
-
-def percentiles_ms(samples_ms: np.ndarray) -> dict[str, float]:
-    """p50/p95/p99/max of a latency sample in ms (NaN when empty), for logs and plots."""
-    return LatencyStats.of(samples_ms).pick("p50", "p95", "p99", "max")  # type: ignore[return-value]

@@ -35,12 +35,15 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from brain3d.config import Config
 from brain3d.errors import ConfigError
 from brain3d.machine import machine_info
 from brain3d_app.bench.figures import Section
+
+if TYPE_CHECKING:
+    from brain3d_app.bench.sweeps import SweepSettings
 
 logger = logging.getLogger(__name__)
 
@@ -229,6 +232,242 @@ def _viewer_section(options: BenchOptions, folder: Path) -> Section:
     return section
 
 
+#: What every ``results.json`` says about how to read its figures.
+NOTES = (
+    "Latency = LSL time a stage finished - LSL time of the window's last sample (one clock).",
+    "Steady-state acquisition figures leave out samples pushed in the first second (liblsl clock sync).",
+    "Ratios compare figures measured in this run on this machine; absolute figures vary with load.",
+    "mne-lsl ships its own liblsl, whose clock origin differs from pylsl's: its latencies are converted "
+    "with its clock-sync offset and are indicative.",
+    "Engine sessions: the simulator pushes every sample when it is due (1-sample chunks), so sample-to-X "
+    "measures this system, not the sender's block size. Streaming starts once the slow stages have "
+    "loaded their models; the engine may log the stream as stalled during that wait.",
+    "Windows behind real time: windows whose image came more than one hop after their last sample.",
+)
+
+
+def _initial_results(config: Config, options: BenchOptions) -> dict[str, Any]:
+    """The ``results`` mapping before any part ran: run, machine and configuration."""
+    return {
+        "benchmark": "brain3d bench", "schema": 1, "command": options.command, "started_utc": _utc(),
+        "options": {**{k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(options).items()}},
+        "machine": machine_info(packages=PACKAGES),
+        "load_average_before": [round(x, 2) for x in os.getloadavg()],
+        "config": config.model_dump(mode="json"), "config_yaml": config.to_yaml(),
+        "sections": {}, "errors": {}, "skipped_parts": {}, "interrupted": False, "complete": False,
+        "notes": list(NOTES),
+    }  # fmt: skip
+
+
+def _sweep_settings(quick: bool) -> SweepSettings:
+    """The sweeps' grid: one point per sweep when ``quick`` (shows every sweep runs, no trend)."""
+    from brain3d_app.bench.sweeps import SweepSettings
+
+    return SweepSettings(channels=(32,), rates_hz=(250.0,), hops=(32,), points=(256,), steps=(2,),
+                         seconds=1.5, clouds=2) if quick else SweepSettings()  # fmt: skip
+
+
+def _external_generate3d_section() -> Section | None:
+    """The 3D diffusion benchmark's figures, if ``build/bench/generate3d.json`` exists."""
+    path = _REPO / "build" / "bench" / "generate3d.json"  # brain3d_app/bench/standalone/generate3d.py (issue 7), if it was run
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    chosen = data.get("chosen") or {}
+    sec = Section("generate3d_benchmark", "3D diffusion (brain3d_app/bench/standalone/generate3d.py, read from its JSON)",
+                  device="diffusion, CPU")  # fmt: skip
+    if "steps" in chosen:
+        sec.add("chosen.steps", chosen["steps"], "steps")
+    for key, value in chosen.items():
+        if key.startswith("clouds_per_s_threads_"):
+            sec.add(f"chosen.{key}", value, "per_s", device=f"diffusion, CPU, {key.rsplit('_', 1)[1]} threads")
+    sec.info = {"from": str(path), "chosen": chosen, "machine": data.get("machine")}
+    if not sec.figures:
+        sec.missing["chosen"] = f"{path} has no 'chosen' entry (run without 100 steps?)"
+    return sec
+
+
+class _BenchParts:
+    """The parts of one bench run, and the results, sections and plots they fill in."""
+
+    def __init__(self, config: Config, options: BenchOptions, folder: Path,
+                 engine_kwargs: dict[str, Any] | None) -> None:  # fmt: skip
+        self.config = config
+        self.options = options
+        self.folder = folder
+        self.engine_kwargs = engine_kwargs
+        self.quick = options.quick
+        self.results = _initial_results(config, options)
+        self.sections: dict[str, Section] = {}
+        self.sweep_settings = _sweep_settings(options.quick)
+        self.progress = _Progress(len(options.parts), options.progress)
+        self.stop = threading.Event()
+        self.current = ""
+        self.runners: dict[str, Callable[[], None]] = {
+            "fastpath": self.fastpath, "acquisition": self.acquisition, "pipeline": self.pipeline,
+            "sweeps": self.sweeps, "generate3d": self.generate3d, "viewer": self.viewer,
+        }  # fmt: skip
+
+    def save(self) -> None:
+        """Write ``results.json`` (without the private ``_`` keys) and ``report.md``."""
+        from brain3d_app.bench.report import write_report
+
+        results = self.results
+        results["sections"] = {name: {**s.to_dict(), "plots": results.get("_plots", {}).get(name, [])}
+                               for name, s in self.sections.items()}  # fmt: skip
+        results["targets"] = _targets(self.sections, self.config)
+        results["finished_utc"] = _utc()
+        results["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+        public = {k: v for k, v in results.items() if not k.startswith("_")}
+        (self.folder / "results.json").write_text(json.dumps(public, indent=1, default=str), encoding="utf-8")
+        write_report(self.folder)
+
+    def add_plot(self, section: str, path: Path | None) -> None:
+        """Remember the PNG ``path`` (if one was written) as a plot of ``section``."""
+        if path is not None:
+            self.results.setdefault("_plots", {}).setdefault(section, []).append(path.name)
+
+    def fastpath(self) -> None:
+        """onnxruntime vs torch eager."""
+        from brain3d_app.bench import plots
+        from brain3d_app.bench.fastpath import measure_fastpath
+
+        quick = self.quick
+        sec = measure_fastpath(self.config, runs=20 if quick else 1000, warmup=5 if quick else 50,
+                               threads=(1,) if quick else (1, 2), int8=not quick, budget_s=None if quick else 20.0,
+                               tick=self.progress.label)  # fmt: skip
+        self.sections["fastpath"] = sec
+        self.add_plot("fastpath", plots.plot_fastpath(sec, self.folder / "fastpath.png"))
+
+    def acquisition(self) -> None:
+        """Ours vs mne-lsl on one LSL stream."""
+        from brain3d_app.bench.acquisition import AcquisitionSettings, compare_acquisition
+
+        settings = AcquisitionSettings(minutes=2 / 60, speed=1.0) if self.quick else AcquisitionSettings(minutes=2.0, speed=4.0)
+        self.progress.label(f"acquisition: {settings.minutes:g} min of data at speed {settings.speed:g}")
+        self.sections["acquisition"] = compare_acquisition(settings, self.config)
+
+    def pipeline(self) -> None:
+        """The engine session with the slow stages on, then off."""
+        from brain3d_app.bench import plots
+        from brain3d_app.bench.pipeline import (
+            compare_slow_stages,
+            engine_available,
+            stage_latencies,
+            timeline,
+        )
+
+        if not engine_available():
+            self.results["skipped_parts"]["pipeline"] = "realtime.engine (issue 8) is not available in this checkout"
+            return
+        duration, folder = self.options.duration_s, self.folder
+        sec, runs = compare_slow_stages(self.config, folder, duration_s=duration, speed=self.options.speed,
+                                        off_duration_s=max(duration / 2, min(duration, 2.0)),
+                                        tick=lambda k, t: self.progress.label(f"pipeline {k}: {t:.0f} s"),
+                                        engine_kwargs=self.engine_kwargs, stop_requested=self.stop.is_set)  # fmt: skip
+        self.sections["pipeline"] = sec
+        for key, run in runs.items():
+            lat = stage_latencies(run.traces)
+            self.add_plot("pipeline", plots.plot_stage_latency(lat, folder / f"pipeline_{key}_latency.png",
+                                                               f"Stage latency, slow stages {key[5:]}"))  # fmt: skip
+            self.add_plot("pipeline", plots.plot_timeline(timeline(run.traces), run.hop_s * 1e3,
+                                                          folder / f"pipeline_{key}_timeline.png",
+                                                          f"Latency over the run, slow stages {key[5:]}"))  # fmt: skip
+
+    def sweeps(self) -> None:
+        """Channels, rate and hop sweeps (acquisition and fast path)."""
+        from brain3d_app.bench import plots
+        from brain3d_app.bench.sweeps import sweep_acquisition, sweep_hop
+
+        sweeps, folder = self.sweep_settings, self.folder
+        acq = sweep_acquisition(self.config, sweeps, tick=self.progress.label)
+        self.sections["sweep_acquisition"] = acq
+        self.add_plot("sweep_acquisition", plots.plot_sweep(acq, folder / "sweep_acquisition.png", [
+            ("channels", sweeps.channels, "push_to_window", "reader_cpu", "channels"),
+            ("rate", sweeps.rates_hz, "push_to_window", "reader_cpu", "sampling rate (Hz)"),
+        ]))  # fmt: skip
+        hop = sweep_hop(self.config, sweeps, tick=self.progress.label)
+        self.sections["sweep_hop"] = hop
+        self.add_plot("sweep_hop", plots.plot_sweep(hop, folder / "sweep_hop.png", [
+            ("hop", sweeps.hops, "push_to_image", "reader_cpu", "hop (samples at the model rate)"),
+        ]))  # fmt: skip
+
+    def generate3d(self) -> None:
+        """The diffusion benchmark's JSON (if any), then the 3D points and steps sweep."""
+        from brain3d_app.bench import plots
+        from brain3d_app.bench.sweeps import generate3d_available, sweep_generate3d
+
+        external = _external_generate3d_section()
+        if external is not None:
+            self.sections["generate3d_benchmark"] = external
+        if not generate3d_available():
+            self.results["skipped_parts"]["generate3d"] = "brain3d.generate3d.build_generator (issue 7) is not available"
+            return
+        sweeps = self.sweep_settings
+        sec = sweep_generate3d(self.config, sweeps, tick=self.progress.label)
+        self.sections["sweep_generate3d"] = sec
+        self.add_plot("sweep_generate3d", plots.plot_sweep(sec, self.folder / "sweep_generate3d.png", [
+            ("points", sweeps.points, "per_cloud", "cpu", "points per cloud"),
+            ("steps", sweeps.steps, "per_cloud", "cpu", "sampling steps"),
+        ]))  # fmt: skip
+
+    def viewer(self) -> None:
+        """The viewer benchmark's frames per second."""
+        self.sections["viewer"] = _viewer_section(self.options, self.folder)
+
+    def on_sigint(self, _signum: int, _frame: Any) -> None:
+        """Ctrl-C: end an engine session early the first time, otherwise stop at once."""
+        # first Ctrl-C during an engine session ends it early and keeps its figures;
+        # otherwise (or a second time) stop at once: what was measured so far is written
+        if self.current == "pipeline" and not self.stop.is_set():
+            self.stop.set()
+            logger.warning("Ctrl-C: ending the engine session early (again to stop at once)")
+            return
+        self.stop.set()
+        raise KeyboardInterrupt
+
+    def run_part(self, part: str) -> None:
+        """Run one part, keep its error (if any) and wall time, save the results so far."""
+        results = self.results
+        self.current = part
+        self.progress.label(part)
+        part_started = time.monotonic()
+        try:
+            self.runners[part]()
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # one failing part must not lose the others
+            logger.exception("bench part %s failed", part)
+            results["errors"][part] = f"{type(exc).__name__}: {exc}"
+        results.setdefault("part_wall_s", {})[part] = round(time.monotonic() - part_started, 1)
+        self.progress.done(part)
+        self.save()
+
+    def run_all(self) -> None:
+        """Run every chosen part in order; Ctrl-C marks the run interrupted, results are saved."""
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGINT, self.on_sigint)
+        started = time.monotonic()
+        try:
+            for part in self.options.parts:
+                if self.stop.is_set():
+                    raise KeyboardInterrupt
+                self.run_part(part)
+            if self.stop.is_set():
+                raise KeyboardInterrupt
+            self.results["complete"] = not self.results["errors"]
+        except KeyboardInterrupt:
+            self.results["interrupted"] = True
+            logger.warning("bench interrupted: writing what was measured so far")
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+            self.progress.close()
+            self.results["wall_s"] = round(time.monotonic() - started, 1)
+            self.save()
+
+
 def run_bench(config: Config, options: BenchOptions, *, engine_kwargs: dict[str, Any] | None = None) -> BenchRun:
     """Run the parts in ``options``; write ``results.json``, PNGs and ``report.md``.
 
@@ -246,190 +485,8 @@ def run_bench(config: Config, options: BenchOptions, *, engine_kwargs: dict[str,
     BenchRun
         Also when interrupted with Ctrl-C (``results["interrupted"]`` is then True).
     """
-    from brain3d_app.bench import plots
-    from brain3d_app.bench.acquisition import AcquisitionSettings, compare_acquisition
-    from brain3d_app.bench.fastpath import measure_fastpath
-    from brain3d_app.bench.pipeline import (
-        compare_slow_stages,
-        engine_available,
-        stage_latencies,
-        timeline,
-    )
-    from brain3d_app.bench.report import write_report
-    from brain3d_app.bench.sweeps import (
-        SweepSettings,
-        generate3d_available,
-        sweep_acquisition,
-        sweep_generate3d,
-        sweep_hop,
-    )
-
     folder = options.output.resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    quick = options.quick
-    results: dict[str, Any] = {
-        "benchmark": "brain3d bench", "schema": 1, "command": options.command, "started_utc": _utc(),
-        "options": {**{k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(options).items()}},
-        "machine": machine_info(packages=PACKAGES),
-        "load_average_before": [round(x, 2) for x in os.getloadavg()],
-        "config": config.model_dump(mode="json"), "config_yaml": config.to_yaml(),
-        "sections": {}, "errors": {}, "skipped_parts": {}, "interrupted": False, "complete": False,
-        "notes": [
-            "Latency = LSL time a stage finished - LSL time of the window's last sample (one clock).",
-            "Steady-state acquisition figures leave out samples pushed in the first second (liblsl clock sync).",
-            "Ratios compare figures measured in this run on this machine; absolute figures vary with load.",
-            "mne-lsl ships its own liblsl, whose clock origin differs from pylsl's: its latencies are converted "
-            "with its clock-sync offset and are indicative.",
-            "Engine sessions: the simulator pushes every sample when it is due (1-sample chunks), so sample-to-X "
-            "measures this system, not the sender's block size. Streaming starts once the slow stages have "
-            "loaded their models; the engine may log the stream as stalled during that wait.",
-            "Windows behind real time: windows whose image came more than one hop after their last sample.",
-        ],
-    }  # fmt: skip
-    sections: dict[str, Section] = {}
-    # quick: one point per sweep, enough to show every sweep runs (not to read a trend from)
-    sweeps = SweepSettings(channels=(32,), rates_hz=(250.0,), hops=(32,), points=(256,), steps=(2,),
-                           seconds=1.5, clouds=2) if quick else SweepSettings()  # fmt: skip
-    progress = _Progress(len(options.parts), options.progress)
-
-    def save() -> None:
-        results["sections"] = {name: {**s.to_dict(), "plots": results.get("_plots", {}).get(name, [])}
-                               for name, s in sections.items()}  # fmt: skip
-        results["targets"] = _targets(sections, config)
-        results["finished_utc"] = _utc()
-        results["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
-        public = {k: v for k, v in results.items() if not k.startswith("_")}
-        (folder / "results.json").write_text(json.dumps(public, indent=1, default=str), encoding="utf-8")
-        write_report(folder)
-
-    def add_plot(section: str, path: Path | None) -> None:
-        if path is not None:
-            results.setdefault("_plots", {}).setdefault(section, []).append(path.name)
-
-    def part_fastpath() -> None:
-        sec = measure_fastpath(config, runs=20 if quick else 1000, warmup=5 if quick else 50,
-                               threads=(1,) if quick else (1, 2), int8=not quick, budget_s=None if quick else 20.0,
-                               tick=progress.label)  # fmt: skip
-        sections["fastpath"] = sec
-        add_plot("fastpath", plots.plot_fastpath(sec, folder / "fastpath.png"))
-
-    def part_acquisition() -> None:
-        settings = AcquisitionSettings(minutes=2 / 60, speed=1.0) if quick else AcquisitionSettings(minutes=2.0, speed=4.0)
-        progress.label(f"acquisition: {settings.minutes:g} min of data at speed {settings.speed:g}")
-        sections["acquisition"] = compare_acquisition(settings, config)
-
-    def part_pipeline() -> None:
-        if not engine_available():
-            results["skipped_parts"]["pipeline"] = "realtime.engine (issue 8) is not available in this checkout"
-            return
-        duration = options.duration_s
-        sec, runs = compare_slow_stages(config, folder, duration_s=duration, speed=options.speed,
-                                        off_duration_s=max(duration / 2, min(duration, 2.0)),
-                                        tick=lambda k, t: progress.label(f"pipeline {k}: {t:.0f} s"),
-                                        engine_kwargs=engine_kwargs, stop_requested=stop.is_set)  # fmt: skip
-        sections["pipeline"] = sec
-        for key, run in runs.items():
-            lat = stage_latencies(run.traces)
-            add_plot("pipeline", plots.plot_stage_latency(lat, folder / f"pipeline_{key}_latency.png",
-                                                          f"Stage latency, slow stages {key[5:]}"))  # fmt: skip
-            add_plot("pipeline", plots.plot_timeline(timeline(run.traces), run.hop_s * 1e3,
-                                                     folder / f"pipeline_{key}_timeline.png",
-                                                     f"Latency over the run, slow stages {key[5:]}"))  # fmt: skip
-
-    def part_sweeps() -> None:
-        acq = sweep_acquisition(config, sweeps, tick=progress.label)
-        sections["sweep_acquisition"] = acq
-        add_plot("sweep_acquisition", plots.plot_sweep(acq, folder / "sweep_acquisition.png", [
-            ("channels", sweeps.channels, "push_to_window", "reader_cpu", "channels"),
-            ("rate", sweeps.rates_hz, "push_to_window", "reader_cpu", "sampling rate (Hz)"),
-        ]))  # fmt: skip
-        hop = sweep_hop(config, sweeps, tick=progress.label)
-        sections["sweep_hop"] = hop
-        add_plot("sweep_hop", plots.plot_sweep(hop, folder / "sweep_hop.png", [
-            ("hop", sweeps.hops, "push_to_image", "reader_cpu", "hop (samples at the model rate)"),
-        ]))  # fmt: skip
-
-    def part_generate3d() -> None:
-        external_generate3d()
-        if not generate3d_available():
-            results["skipped_parts"]["generate3d"] = "brain3d.generate3d.build_generator (issue 7) is not available"
-            return
-        sec = sweep_generate3d(config, sweeps, tick=progress.label)
-        sections["sweep_generate3d"] = sec
-        add_plot("sweep_generate3d", plots.plot_sweep(sec, folder / "sweep_generate3d.png", [
-            ("points", sweeps.points, "per_cloud", "cpu", "points per cloud"),
-            ("steps", sweeps.steps, "per_cloud", "cpu", "sampling steps"),
-        ]))  # fmt: skip
-
-    def external_generate3d() -> None:
-        path = _REPO / "build" / "bench" / "generate3d.json"  # brain3d_app/bench/standalone/generate3d.py (issue 7), if it was run
-        if not path.is_file():
-            return
-        data = json.loads(path.read_text(encoding="utf-8"))
-        chosen = data.get("chosen") or {}
-        sec = Section("generate3d_benchmark", "3D diffusion (brain3d_app/bench/standalone/generate3d.py, read from its JSON)",
-                      device="diffusion, CPU")  # fmt: skip
-        if "steps" in chosen:
-            sec.add("chosen.steps", chosen["steps"], "steps")
-        for key, value in chosen.items():
-            if key.startswith("clouds_per_s_threads_"):
-                sec.add(f"chosen.{key}", value, "per_s", device=f"diffusion, CPU, {key.rsplit('_', 1)[1]} threads")
-        sec.info = {"from": str(path), "chosen": chosen, "machine": data.get("machine")}
-        if not sec.figures:
-            sec.missing["chosen"] = f"{path} has no 'chosen' entry (run without 100 steps?)"
-        sections["generate3d_benchmark"] = sec
-
-    def part_viewer() -> None:
-        sections["viewer"] = _viewer_section(options, folder)
-
-    runners: dict[str, Callable[[], None]] = {
-        "fastpath": part_fastpath, "acquisition": part_acquisition, "pipeline": part_pipeline,
-        "sweeps": part_sweeps, "generate3d": part_generate3d, "viewer": part_viewer,
-    }  # fmt: skip
-    stop = threading.Event()
-    current = {"part": ""}
-
-    def on_sigint(_signum: int, _frame: Any) -> None:
-        # first Ctrl-C during an engine session ends it early and keeps its figures;
-        # otherwise (or a second time) stop at once: what was measured so far is written
-        if current["part"] == "pipeline" and not stop.is_set():
-            stop.set()
-            logger.warning("Ctrl-C: ending the engine session early (again to stop at once)")
-            return
-        stop.set()
-        raise KeyboardInterrupt
-
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGINT, on_sigint)
-    started = time.monotonic()
-    try:
-        for part in options.parts:
-            if stop.is_set():
-                raise KeyboardInterrupt
-            current["part"] = part
-            progress.label(part)
-            part_started = time.monotonic()
-            try:
-                runners[part]()
-            except KeyboardInterrupt:
-                raise
-            except Exception as exc:  # one failing part must not lose the others
-                logger.exception("bench part %s failed", part)
-                results["errors"][part] = f"{type(exc).__name__}: {exc}"
-            results.setdefault("part_wall_s", {})[part] = round(time.monotonic() - part_started, 1)
-            progress.done(part)
-            save()
-        if stop.is_set():
-            raise KeyboardInterrupt
-        results["complete"] = not results["errors"]
-    except KeyboardInterrupt:
-        results["interrupted"] = True
-        logger.warning("bench interrupted: writing what was measured so far")
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
-        progress.close()
-        results["wall_s"] = round(time.monotonic() - started, 1)
-        save()
-    return BenchRun(folder, {k: v for k, v in results.items() if not k.startswith("_")})
+    parts = _BenchParts(config, options, folder, engine_kwargs)
+    parts.run_all()
+    return BenchRun(folder, {k: v for k, v in parts.results.items() if not k.startswith("_")})

@@ -29,3 +29,19 @@ def test_pick_names_the_figures_as_each_caller_writes_them() -> None:
     assert stats.pick("n", "p50", "max", suffix="_ms") == {"n": 4, "p50_ms": 2.5, "max_ms": 4.0}
     assert stats.pick("p99", digits=1) == {"p99": 4.0}
     assert list(stats.pick("p50", "p95", "p99", "max")) == ["p50", "p95", "p99", "max"]
+
+
+def test_latency_figures_use_one_key_scheme_with_the_unit():
+    from brain3d.latency import latency_figures
+
+    figures = latency_figures([1.0, 2.0, 3.0, 4.0, float("nan")], digits=2)
+    assert list(figures) == ["n", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms"]
+    assert figures["n"] == 4 and figures["p50_ms"] == 2.5 and figures["max_ms"] == 4.0
+
+
+def test_old_files_without_the_unit_in_the_keys_read_as_the_new_scheme():
+    from brain3d.latency import read_latency_figures
+
+    old = {"n": 3, "p50": 1.5, "p99": 2.0, "max": 2.5, "note": "x"}
+    new = {"n": 3, "p50_ms": 1.5, "p99_ms": 2.0, "max_ms": 2.5}
+    assert read_latency_figures(old) == read_latency_figures(new) == new

@@ -5,10 +5,16 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
 from brain3d.data.loaders.report import DataSetError
+
+if TYPE_CHECKING:
+    from trimesh import PointCloud, Trimesh
+    from trimesh.parent import Geometry
+    from trimesh.path.path import Path as TrimeshPath
 
 logger = logging.getLogger(__name__)
 
@@ -108,9 +114,16 @@ def load_points(path: str | os.PathLike[str], n_points: int, seed: int = 0) -> n
         return resample_points(np.load(path, allow_pickle=False), n_points, seed)
     import trimesh
 
-    loaded = trimesh.load(path, force=None)
-    if isinstance(loaded, trimesh.Scene):
-        loaded = loaded.to_geometry() if hasattr(loaded, "to_geometry") else loaded.dump(concatenate=True)
+    geometry = trimesh.load(path, force=None)
+    if isinstance(geometry, trimesh.Scene):
+        # ``dump(concatenate=True)`` returns one geometry; trimesh annotates it as a list
+        geometry = (
+            geometry.to_geometry()
+            if hasattr(geometry, "to_geometry")
+            else cast("Geometry", geometry.dump(concatenate=True))
+        )
+    # what trimesh loads besides scenes: a mesh, a point cloud or a path (each has vertices)
+    loaded = cast("Trimesh | PointCloud | TrimeshPath", geometry)
     if isinstance(loaded, trimesh.Trimesh) and len(loaded.faces):
         xyz, faces = trimesh.sample.sample_surface(loaded, n_points, seed=seed)
         colors = _colors(loaded.visual, "face_colors", len(loaded.faces))
@@ -118,8 +131,11 @@ def load_points(path: str | os.PathLike[str], n_points: int, seed: int = 0) -> n
     else:
         xyz = np.asarray(loaded.vertices)
         rgb = _colors(getattr(loaded, "visual", None), "vertex_colors", len(xyz))
-        if rgb is None and hasattr(loaded, "colors") and len(loaded.colors) == len(xyz):
-            rgb = np.asarray(loaded.colors, dtype=np.float64)[:, :3] / 255.0
+        if rgb is None:
+            # a point cloud's colours are per vertex; a path's are per entity, or None
+            point_colors = getattr(loaded, "colors", None)
+            if point_colors is not None and len(point_colors) == len(xyz):
+                rgb = np.asarray(point_colors, dtype=np.float64)[:, :3] / 255.0
     cloud = np.asarray(xyz) if rgb is None else np.concatenate([xyz, rgb], axis=1)
     return resample_points(cloud, n_points, seed)
 

@@ -153,7 +153,10 @@ def write_epochs(
                         images[image_path] = load_image(image_path, options.image_size)
                 points = None
                 if n_points:
-                    cloud_path = batch.point_paths[i]  # type: ignore[index]
+                    # kept epochs have a point-cloud path whenever n_points (checked above)
+                    assert batch.point_paths is not None
+                    cloud_path = batch.point_paths[i]
+                    assert cloud_path is not None
                     if cloud_path not in clouds:
                         if len(clouds) >= 256:
                             clouds.pop(next(iter(clouds)))

@@ -213,9 +213,9 @@ def load_things_eeg2(
         for entry, keep in plans:
             data, _, _ = _read_eeg_file(entry.path)
             offset = 0 if entry.split == "training" else TEST_ID_OFFSET
-            for i in np.flatnonzero(keep.any(axis=1)):
-                _write_image(writer, report, data[i], images[entry.split][int(i)], keep[i], entry.subject,
-                             offset + int(i), average_repetitions, cutter, mapping, scale, options)
+            for row in np.flatnonzero(keep.any(axis=1)):
+                _write_image(writer, report, data[row], images[entry.split][int(row)], keep[row], entry.subject,
+                             offset + int(row), average_repetitions, cutter, mapping, scale, options)
             del data
     report.trials_written = writer.count
     report.store_path = Path(store_path)

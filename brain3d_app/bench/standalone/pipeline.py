@@ -66,7 +66,7 @@ def _records(engine: Any, started_after: float) -> list[dict[str, Any]]:
 
 def _figures(records: list[dict[str, Any]]) -> dict[str, Any]:
     """p50 / p99 / max of each latency of interest, ms."""
-    from brain3d.latency import LatencyStats
+    from brain3d.latency import latency_figures
 
     def pct(stage: str, origin: str | None = None) -> dict[str, float]:
         values = []
@@ -76,7 +76,7 @@ def _figures(records: list[dict[str, Any]]) -> dict[str, Any]:
                 values.append(lat[stage] - (lat[origin] if origin else 0.0))
         if not values:
             return {"n": 0}
-        return LatencyStats.of(values).pick("n", "p50", "p99", "max", suffix="_ms", digits=3)
+        return latency_figures(values, digits=3)
 
     return {
         "window_to_buffered": pct("buffered"),

@@ -45,7 +45,7 @@ import numpy as np  # noqa: E402
 
 from brain3d.clock import lsl_clock  # noqa: E402
 from brain3d.config import ViewerConfig, load_config  # noqa: E402
-from brain3d.latency import LatencyStats  # noqa: E402
+from brain3d.latency import latency_figures  # noqa: E402
 from brain3d.machine import machine_info  # noqa: E402
 from brain3d.pointcloud import PointCloud  # noqa: E402
 from brain3d.results import Cloud, Decoded, Trace  # noqa: E402
@@ -104,7 +104,7 @@ def _latencies(clouds: list[Cloud], since: float) -> dict[str, float | int]:
     ])
     if values.size == 0:
         return {"n": 0}
-    return LatencyStats.of(values).pick("n", "p50", "p99", "max")
+    return latency_figures(values)
 
 
 _XVFB_PID: int | None = None
@@ -215,8 +215,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         figures[str(n)] = entry
         print(f"{n} points: window {entry['window']['frames_per_s']:.1f} frames/s, capped latency "
-              f"p50 {entry['window_capped']['latency_ms'].get('p50', float('nan')):.1f} ms "
-              f"p99 {entry['window_capped']['latency_ms'].get('p99', float('nan')):.1f} ms", file=sys.stderr)
+              f"p50 {entry['window_capped']['latency_ms'].get('p50_ms', float('nan')):.1f} ms "
+              f"p99 {entry['window_capped']['latency_ms'].get('p99_ms', float('nan')):.1f} ms", file=sys.stderr)
     headline = str(max(args.points))
     result = {
         "frames_per_s": figures[headline]["window"]["frames_per_s"],
