@@ -585,11 +585,20 @@ def _add_bench_parser(commands: _Commands) -> argparse.ArgumentParser:
     return bench
 
 
+def _backends_epilog() -> str:
+    """The registered backends per family (plug-ins included), for ``brain3d --help``."""
+    lines = ["registered backends (brain3d backends for details; plug-ins add more through entry points):"]
+    for registry in (SOURCES, DESCRIBERS, GENERATORS, PRECISIONS):
+        lines.append(f"  {registry.config_key:<20} {', '.join(registry.names())}")
+    return "\n".join(lines).replace("%", "%%")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``brain3d`` command."""
     parser = argparse.ArgumentParser(
         prog="brain3d",
         description="Brain3D Live: EEG -> image -> structured description -> 3D, in real time.",
+        epilog=_backends_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")

@@ -161,13 +161,14 @@ def test_a_plugin_source_describer_and_generator_run_live(plugin: Path, tmp_path
     assert sink.clouds and all(c.cloud.n_points == 8 and np.all(c.cloud.points == 0) for c in sink.clouds)
 
 
-def test_brain3d_backends_lists_the_plugin_with_its_distribution(plugin: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from brain3d_app.cli import main
+def test_brain3d_backends_and_help_list_the_plugin_with_its_distribution(plugin: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from brain3d_app.cli import build_parser, main
 
     assert main(["backends"]) == 0
     out = capsys.readouterr().out
     assert "sine" in out and "plug-in brain3d-sineplug: brain3d_sineplug:build_source" in out
     assert "grey" in out and "dots" in out and "diffusion" in out
+    assert "simulate, lsl, brainflow, replay, sine" in build_parser().format_help()  # brain3d --help
 
 
 def test_without_the_plugin_its_names_are_rejected_with_the_entry_point_group(tmp_path: Path) -> None:
