@@ -140,7 +140,7 @@ MUTANTS: tuple[Mutant, ...] = (
            ("tests/brain3d_app/bench/test_report.py",)),
     Mutant("11", "the registries never read the entry points (plug-ins are invisible)",
            (("brain3d/registry.py", "for point in entry_points(group=str(self.entry_point_group)):",
-             "for point in entry_points(group=str(self.entry_point_group))[:0]:"),),
+             "for point in list(entry_points(group=str(self.entry_point_group)))[:0]:"),),
            ("tests/realtime/test_plugins.py",)),
     Mutant("12", "every resampling grid runs the input front end again",
            (("acquisition/grids.py", "            out = preprocessor.process_front(front)",
