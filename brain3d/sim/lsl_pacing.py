@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from array import array
 from collections import deque
 from dataclasses import dataclass
 
@@ -95,9 +96,15 @@ class PushLedger:
     The counts are plain attributes (read them from any thread); the lateness history
     is guarded by a lock, so :meth:`summary` may run while streaming. The first chunk
     more than :data:`BEHIND_WARNING_S` late logs a warning.
+
+    Parameters
+    ----------
+    keep_log : bool
+        Also keep every chunk's due and push time (:meth:`log`; 16 bytes per chunk),
+        for benchmarks that measure latency from the push of a window's last sample.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, keep_log: bool = False) -> None:
         self.samples = 0
         self.chunks = 0
         self.markers = 0
@@ -107,6 +114,7 @@ class PushLedger:
         self._lateness: deque[float] = deque(maxlen=LATENESS_HISTORY)
         self._lateness_max = 0.0
         self._warned_behind = False
+        self._log: tuple[array[float], array[float]] | None = (array("d"), array("d")) if keep_log else None
 
     def record_marker(self) -> None:
         """Count one pushed marker."""
@@ -128,6 +136,9 @@ class PushLedger:
         with self._lock:
             self._lateness.append(late)
             self._lateness_max = max(self._lateness_max, late)
+            if self._log is not None:
+                self._log[0].append(due)
+                self._log[1].append(pushed_at)
         if late > BEHIND_WARNING_S:
             self.late_chunks += 1
             if not self._warned_behind:
@@ -140,6 +151,17 @@ class PushLedger:
         self.samples += n
         self.chunks += 1
         self.last_push = pushed_at
+
+    def log(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Every chunk's due time and push time (LSL clock, seconds), or None without ``keep_log``.
+
+        A chunk's due time is its last sample's timestamp; its push time is when that
+        sample, and every sample of the chunk, left this process.
+        """
+        with self._lock:
+            if self._log is None:
+                return None
+            return np.array(self._log[0], dtype=np.float64), np.array(self._log[1], dtype=np.float64)
 
     def summary(self) -> PushSummary:
         """Counts and lateness percentiles so far (see :class:`PushSummary`)."""

@@ -168,6 +168,9 @@ class StreamStats:
         Chunks pushed more than :data:`BEHIND_WARNING_S` after their due time.
     stopped_by : str
         ``"duration"``, ``"stop"``, ``"interrupt"``, ``"error"`` or ``"not started"``.
+    push_due, push_times : np.ndarray or None
+        (chunks,) LSL-clock due time of each chunk's last sample and the time the chunk
+        was pushed, seconds; only with ``keep_push_log=True``.
     """
 
     source_id: str
@@ -186,6 +189,8 @@ class StreamStats:
     lateness_ms_max: float
     late_chunks: int
     stopped_by: str
+    push_due: np.ndarray | None = None
+    push_times: np.ndarray | None = None
 
 
 def _check_arguments(
@@ -228,6 +233,9 @@ class SimulationStreamer:
     wait_for_consumers_s : float
         Before picking ``t0``, wait up to this long (wall seconds) for an inlet on each
         outlet; 0 starts at once. Data pushed before an inlet connects never reaches it.
+    keep_push_log : bool
+        Keep every chunk's due and push time (:class:`StreamStats` ``push_due`` /
+        ``push_times``), for latency measured from the push of a window's last sample.
 
     Notes
     -----
@@ -249,6 +257,7 @@ class SimulationStreamer:
         speed: float = 1.0,
         max_duration_s: float | None = None,
         wait_for_consumers_s: float = 0.0,
+        keep_push_log: bool = False,
     ) -> None:
         _check_arguments(speed, chunk_samples, max_duration_s, onset_interval_s)
         self.config = config
@@ -274,7 +283,7 @@ class SimulationStreamer:
         self._started = False
         self._error: BaseException | None = None
         self._schedule: PushSchedule | None = None
-        self._ledger = PushLedger()
+        self._ledger = PushLedger(keep_log=keep_push_log)
         self._stopped_by = "not started"
 
     # ----------------------------------------------------------------- properties
@@ -567,6 +576,7 @@ class SimulationStreamer:
     def stats(self) -> StreamStats:
         """Counts and push punctuality so far (see :class:`StreamStats`)."""
         pushed = self._ledger.summary()
+        log = self._ledger.log()
         t0 = self.start_time
         return StreamStats(
             source_id=self.source_id,
@@ -585,6 +595,8 @@ class SimulationStreamer:
             lateness_ms_max=pushed.lateness_ms_max,
             late_chunks=pushed.late_chunks,
             stopped_by=self._stopped_by,
+            push_due=None if log is None else log[0],
+            push_times=None if log is None else log[1],
         )
 
 

@@ -72,6 +72,11 @@ class SessionRun:
     hop_s : float
         Seconds between window starts.
     provider : str
+    stream : dict
+        What streamed and how punctually.
+    push_log : (np.ndarray, np.ndarray) or None
+        The sender's due and push time of every chunk (LSL clock, seconds); None for a
+        replay (its player keeps none).
     """
 
     session_dir: Path
@@ -85,6 +90,7 @@ class SessionRun:
     hop_s: float
     provider: str = ""
     stream: dict[str, Any] = field(default_factory=dict)
+    push_log: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def engine_available() -> bool:
@@ -212,6 +218,7 @@ def run_session(
     streamer = StreamerProcess(
         config.source.simulate, name_prefix=f"Brain3D-Bench-{uid}", source_id=f"brain3d-bench-{uid}",
         speed=speed, max_duration_s=duration_s, wait_for_consumers_s=10.0, chunk_samples=chunk_samples,
+        keep_push_log=True,
     )
     streamer.open()
     cfg = streamer.select_in(config)
@@ -252,11 +259,14 @@ def run_session(
               "lateness_ms_p99": stream_stats.lateness_ms_p99, "late_chunks": stream_stats.late_chunks,
               "markers_pushed": stream_stats.markers_pushed, "slow_stages_ready_after_s": stages_ready_s,
               "chunk_samples": chunk_samples}  # fmt: skip
-    return _finish(engine, session_dir, slow_stages, int(stream_stats.samples_pushed), wall_s, sampler, cfg, stream)
+    push_log = None if stream_stats.push_due is None else (stream_stats.push_due, stream_stats.push_times)
+    return _finish(engine, session_dir, slow_stages, int(stream_stats.samples_pushed), wall_s, sampler, cfg, stream,
+                   push_log=push_log)
 
 
 def _finish(engine: Any, session_dir: Path, slow_stages: bool, sent: int, wall_s: float, sampler: ResourceSampler,
-            cfg: Config, stream: dict[str, Any]) -> SessionRun:  # fmt: skip
+            cfg: Config, stream: dict[str, Any],
+            push_log: tuple[np.ndarray, np.ndarray] | None = None) -> SessionRun:  # fmt: skip
     summary_path = session_dir / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
     return SessionRun(
@@ -264,7 +274,7 @@ def _finish(engine: Any, session_dir: Path, slow_stages: bool, sent: int, wall_s
         traces=read_jsonl(session_dir / "traces.jsonl"), summary=summary, samples_sent=sent,
         samples_recorded=count_recorded_samples(session_dir / "recording.xdf"),
         wall_s=wall_s, usage=sampler.usage, hop_s=cfg.window.hop / cfg.window.sfreq,
-        provider=getattr(engine.status, "provider", ""), stream=stream,
+        provider=getattr(engine.status, "provider", ""), stream=stream, push_log=push_log,
     )  # fmt: skip
 
 
@@ -337,6 +347,44 @@ def timeline(traces: list[dict[str, Any]], stage: str = "inference") -> dict[str
     return out
 
 
+def push_times_of(window_ends: np.ndarray, due: np.ndarray, pushed: np.ndarray) -> np.ndarray:
+    """When the sender pushed each window's last sample (LSL clock, s; NaN where unknown).
+
+    Parameters
+    ----------
+    window_ends : np.ndarray
+        (windows,) LSL time of each window's last sample (its due time: the sender
+        stamps samples with their due time).
+    due, pushed : np.ndarray
+        (chunks,) due time of each pushed chunk's last sample and its push time, in push
+        order: the sample due at ``t`` left in the first chunk due at or after ``t``.
+    """
+    ends = np.asarray(window_ends, dtype=float)
+    if due.size == 0:
+        return np.full(ends.shape, np.nan)
+    index = np.searchsorted(due, ends - 1e-9, side="left")
+    known = index < due.size
+    out = np.full(ends.shape, np.nan)
+    out[known] = pushed[index[known]]
+    return out
+
+
+def add_push_figures(section: Section, prefix: str, run: SessionRun) -> None:
+    """``push_to_image`` (push of a window's last sample -> decoded image) and the sender's
+    lateness at window ends, from the sender's push log; missing for a replay."""
+    if run.push_log is None:
+        section.missing[f"{prefix}.push_to_image"] = "the sender kept no push log (a replay)"
+        return
+    rows = [r for r in run.traces if isinstance(r.get("stamps"), dict) and "inference" in r["stamps"]]
+    ends = np.array([r["window_end"] for r in rows], dtype=float)
+    inference = np.array([r["stamps"]["inference"] for r in rows], dtype=float)
+    pushed = push_times_of(ends, *run.push_log)
+    known = np.isfinite(pushed)
+    section.add_latency(f"{prefix}.push_to_image", (inference[known] - pushed[known]) * 1e3,
+                        device=run.provider or None)  # fmt: skip
+    section.add_latency(f"{prefix}.sender_lateness_at_window_end", (pushed[known] - ends[known]) * 1e3)
+
+
 def add_session_figures(section: Section, prefix: str, run: SessionRun) -> None:
     """Figures of one session under ``<prefix>.``."""
     lat = stage_latencies(run.traces)
@@ -346,6 +394,7 @@ def add_session_figures(section: Section, prefix: str, run: SessionRun) -> None:
         section.add_latency(f"{prefix}.stage.{stage}", values, device=devices.get(stage))
     image = lat.get("inference", np.empty(0))
     section.add_latency(f"{prefix}.sample_to_image", image, device=run.provider or None)
+    add_push_figures(section, prefix, run)
     if "cloud" in lat:
         section.add_latency(f"{prefix}.sample_to_cloud", lat["cloud"], device=devices.get("cloud"))
     elif run.slow_stages:
@@ -454,6 +503,10 @@ def compare_slow_stages(
             section.add(f"ratio.sample_to_image_{q}_on_over_off", on / off, "ratio")
     providers = sorted({r.provider for r in runs.values() if r.provider})
     section.device = ", ".join(providers) or "CPU"
-    section.info["what"] = ("latency = LSL time a stage finished - LSL time of the window's last sample; the "
-                            "stream goes over a real LSL outlet in this process")  # fmt: skip
+    section.info["what"] = ("latency = LSL time a stage finished - LSL time of the window's last sample (its due "
+                            "time: the sender stamps samples when they are due); push_to_image = image - the "
+                            "time the sender actually pushed that sample (its push log), i.e. what this process "
+                            "controls; sender_lateness_at_window_end = push - due, the part of sample_to_image "
+                            "that the sender adds; the stream goes over a real LSL outlet from the sender's "
+                            "own process")  # fmt: skip
     return section, runs

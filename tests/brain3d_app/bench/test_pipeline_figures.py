@@ -10,6 +10,7 @@ from brain3d_app.bench.figures import Section
 from brain3d_app.bench.pipeline import (
     SessionRun,
     add_session_figures,
+    push_times_of,
     read_jsonl,
     stage_latencies,
     timeline,
@@ -70,3 +71,30 @@ def test_read_jsonl_ignores_a_torn_last_line(tmp_path: Path) -> None:
     path = tmp_path / "traces.jsonl"
     path.write_text('{"seq": 0}\n{"seq": 1}\n{"seq": ', encoding="utf-8")
     assert read_jsonl(path) == [{"seq": 0}, {"seq": 1}]
+
+
+def test_a_windows_last_sample_is_pushed_with_the_first_chunk_due_at_or_after_it() -> None:
+    due = np.array([100.0, 100.010, 100.020, 100.030])  # chunks of 10 ms; due = their last sample
+    pushed = due + np.array([0.001, 0.002, 0.0105, 0.003])
+    ends = np.array([100.0, 100.004, 100.010, 100.025, 100.040])
+    got = push_times_of(ends, due, pushed)
+    np.testing.assert_allclose(got[:4], [100.001, 100.012, 100.012, 100.033])
+    assert np.isnan(got[4])  # after the last push: unknown, left out
+
+
+def test_push_to_image_is_measured_from_the_push_not_the_due_time() -> None:
+    traces = [_trace(k, 3.0, None, None) for k in range(4)]  # image 3 ms after each window's due time
+    ends = np.array([t["window_end"] for t in traces])
+    late = np.array([0.5, 1.0, 2.0, 0.25]) / 1e3  # the sender pushed these late
+    run = _run(traces)
+    run.push_log = (ends, ends + late)
+    section = Section("pipeline", "P")
+    add_session_figures(section, "on", run)
+    assert section.value("on.sample_to_image.p50") == 3.0
+    np.testing.assert_allclose(section.value("on.push_to_image.max"), 2.75, atol=1e-4)
+    np.testing.assert_allclose(section.value("on.sender_lateness_at_window_end.max"), 2.0, atol=1e-4)
+    assert section.value("on.push_to_image.n") == 4
+    replay = _run(traces)
+    section = Section("pipeline", "P")
+    add_session_figures(section, "replay", replay)
+    assert "replay.push_to_image" in section.missing
