@@ -54,14 +54,17 @@ class GridWindows:
             phases = window_phases(description.sfreq, config.window,
                                    str(preprocessor_kwargs.get("resampler", "low_latency")))  # fmt: skip
         self.chains: list[tuple[StreamPreprocessor, Windower]] = []
+        front_end: InputFrontEnd | None = None
         for phase in range(phases):
-            front_end = self.chains[0][0].front_end if self.chains else None  # one for every grid
             preprocessor = StreamPreprocessor.from_config(config, description, window_phase=(phase, phases),
                                                           front_end=front_end, **preprocessor_kwargs)  # fmt: skip
+            if front_end is None:  # the first grid's front end (its anti-alias filter) serves every grid
+                front_end = preprocessor.release_front_end()
             windower = Windower.for_preprocessor(preprocessor, config.window, config.preprocessing, clock=clock,
                                                  phase=(phase, phases))  # fmt: skip
             self.chains.append((preprocessor, windower))
-        self.front_end: InputFrontEnd = self.chains[0][0].front_end
+        assert front_end is not None
+        self.front_end: InputFrontEnd = front_end
         self.sfreq_in = float(description.sfreq)
         if phases > 1:
             logger.info("%s: windows cut from %d phase-shifted resampling grids so that every window ends on "
@@ -77,6 +80,13 @@ class GridWindows:
     def windower(self) -> Windower:
         """The first grid's windower."""
         return self.chains[0][1]
+
+    def reset(self) -> None:
+        """Forget the signal state (e.g. after a stream restart): the front end and every grid
+        re-prime on the next data. Window counting is the windowers' and is kept."""
+        self.front_end.reset()
+        for preprocessor, _ in self.chains:
+            preprocessor.reset()
 
     def inputs_until_next_window(self) -> int:
         """Input samples still to come before the next window of any grid can be cut."""

@@ -44,7 +44,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from acquisition.base import Chunk, EventKind, Source, SourceEvent
 from acquisition.grids import GridWindows
@@ -53,11 +53,8 @@ from acquisition.recorder import Recorder
 from acquisition.windowing import Windower
 from brain3d.clock import lsl_clock
 from brain3d.config import Config
-from brain3d.errors import StreamError
+from brain3d.errors import BackendError, StreamError
 from brain3d.results import Window
-
-if TYPE_CHECKING:  # pragma: no cover
-    pass
 
 logger = logging.getLogger(__name__)
 
@@ -542,16 +539,15 @@ def source_from_config(config: Config) -> Source:
     ConfigError
         The kind is not registered.
     BackendError
-        A plug-in's module cannot be imported.
-    TypeError
-        The factory did not return an :class:`~acquisition.base.Source`.
+        A plug-in's module cannot be imported, or its factory did not return an
+        :class:`~acquisition.base.Source`.
     """
     from brain3d.registry import SOURCES
 
     source = SOURCES.create(config.source.kind, config)
     if not isinstance(source, Source):
-        raise TypeError(f"source backend {config.source.kind!r} returned {type(source).__name__}, not an "
-                        "acquisition.base.Source; its factory must build a Source subclass")
+        raise BackendError(f"source backend {config.source.kind!r} returned {type(source).__name__}, not an "
+                           "acquisition.base.Source; its factory must build a Source subclass")
     return source
 
 

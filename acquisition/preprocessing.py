@@ -6,7 +6,10 @@ model's channels in model order, ``window.sfreq`` Hz, band-passed and notched, e
 output sample with its LSL timestamp. Feeding a recording in chunks of any size gives
 the same output as feeding it at once (all state is carried between calls).
 
-Steps, in order (each vectorised over channels; no per-sample Python loops):
+Steps, in order (each vectorised over channels; no per-sample Python loops). Steps 1-2
+and the anti-alias filter of step 3 are the stream's :class:`~acquisition.front_end.InputFrontEnd`,
+run once per chunk however many phase-shifted grids follow (:class:`~acquisition.grids.GridWindows`);
+the interpolation of step 3 and step 4 run per grid (:meth:`StreamPreprocessor.process_front`):
 
 1. **Units and channels** in one matrix product: the
    :func:`~brain3d.data.montage_mapping.map_channels` matrix (the one channel mapping:
@@ -694,6 +697,12 @@ class StreamPreprocessor:
         if self.owns_front_end:
             self.front_end.reset()
         self.samples_out = 0
+
+    def release_front_end(self) -> InputFrontEnd:
+        """Hand this preprocessor's front end to the caller, who from now on runs (and resets)
+        it once per chunk for several grids and calls :meth:`process_front` on each."""
+        self.owns_front_end = False
+        return self.front_end
 
     @property
     def mapping(self) -> ChannelMapping:

@@ -1,8 +1,10 @@
 """Latency statistics: the one place where percentiles of latency samples are computed.
 
-One key scheme everywhere figures are written (``summary.json``, bench JSON, status):
-:func:`latency_figures` gives ``n``, ``p50_ms``, ``p90_ms``, ``p95_ms``, ``p99_ms``,
-``max_ms``, ``mean_ms``. :func:`read_latency_figures` also reads files written before
+One key scheme wherever figures are written as a mapping (``summary.json``, the status,
+the per-stage and standalone bench JSON): :func:`latency_figures` gives ``n``,
+``p50_ms``, ``p90_ms``, ``p95_ms``, ``p99_ms``, ``max_ms``, ``mean_ms``. The bench
+report's sections (``brain3d_app.bench.figures.Section``) store each figure with its
+unit as a field instead, so their names carry no unit (``<prefix>.p99``, unit ``ms``). :func:`read_latency_figures` also reads files written before
 that scheme (``p50`` without the unit) so that old results stay comparable.
 """
 

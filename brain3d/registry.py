@@ -191,7 +191,7 @@ DESCRIBERS = Registry("describer", "describer.backend", "brain3d.describers")
 #: ``generator3d.backend``: factory(config) -> brain3d.generate3d.Generator3D.
 GENERATORS = Registry("3D generator", "generator3d.backend", "brain3d.generators")
 #: ``onnx.precision`` (besides ``auto``): converter(fp32_path, fp32_model, calibration) ->
-#: onnx.ModelProto, or None for fp32 itself. No plug-ins: a precision changes the export.
+#: onnx.ModelProto (fp32's returns the model unchanged). No plug-ins: a precision changes the export.
 PRECISIONS = Registry("fast-path precision", "onnx.precision")
 
 SOURCES.register("simulate", "acquisition.sim_source:build",

@@ -33,7 +33,6 @@ _Commands = argparse._SubParsersAction  # argparse has no public name for it
 #: Help of the ``--data-dir`` option of train, evaluate and calibrate.
 DATA_DIR_HELP = "folder of the simulated trial stores (default: build/sim-data)"
 
-#: Third-party loggers that are noisy at INFO.
 
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
@@ -113,10 +112,12 @@ def _cmd_run(args: argparse.Namespace, config: Config) -> int:
     else:
         others = ", ".join(name for name in SOURCES.names() if name != "replay")
         raise ConfigError(f"--source {args.source!r}: use {others} or replay:FILE")
-    if args.describer is not None:
-        config.describer.backend = args.describer  # validated on assignment
-    if args.generator is not None:
-        config.generator3d.backend = args.generator
+    for value, registry, section in ((args.describer, DESCRIBERS, config.describer),
+                                     (args.generator, GENERATORS, config.generator3d)):
+        if value is not None:
+            if value not in registry:
+                raise ConfigError(registry.unknown_message(value))
+            section.backend = value
     if args.duration < 0:
         raise ConfigError(f"--duration {args.duration}: must be >= 0 seconds (0: until Ctrl-C or the window closes)")
     duration = args.duration or None  # None: until stopped
@@ -164,7 +165,7 @@ def _cmd_run(args: argparse.Namespace, config: Config) -> int:
     for stage, fig in result["stages"].items():
         if fig["count"] or fig["skipped"] or fig["errors"]:
             p50, p99 = (f"{v:8.2f}" if v is not None else "       -" for v in (fig["p50_ms"], fig["p99_ms"]))
-            print(f"  {stage:<12}: n={fig['count']:<5} p50 {p50}  p99 {p99}  "
+            print(f"  {stage:<13}: n={fig['count']:<5} p50 {p50}  p99 {p99}  "
                   f"skipped {fig['skipped']}  errors {fig['errors']}")
     ident = summary.identification
     if ident is not None and "top1" in ident:
@@ -579,7 +580,7 @@ def _add_bench_parser(commands: _Commands) -> argparse.ArgumentParser:
     bench.add_argument("--update-docs", nargs="?", const=Path("docs/benchmarks.md"), default=None, type=Path,
                        metavar="PATH", help="also write the report to docs/benchmarks.md (PNGs to docs/benchmarks/)")
     bench.add_argument("--viewer-json", type=Path, default=None, metavar="PATH",
-                       help="viewer benchmark JSON (default build/bench/viewer.json, else run brain3d_app/bench/standalone/viewer.py)")
+                       help="viewer benchmark JSON (default build/bench/viewer.json, else run python -m brain3d_app.bench.standalone.viewer)")
     bench.add_argument("--no-progress", action="store_true", help="no progress bar")
     bench.set_defaults(handler=_cmd_bench)
     return bench
@@ -616,7 +617,7 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate = _add_calibrate_parser(commands)
 
     extra: list[argparse.ArgumentParser] = []
-    # --- view (issue 9): viewer/ owns this block; append the parser to `extra` ---
+    # --- view (issue 9): append the parser to `extra` ---
     from brain3d_app.commands.view import add_view_parser  # light: loads neither VTK nor Qt
 
     extra.append(add_view_parser(commands))

@@ -21,17 +21,19 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 
 from brain3d.config import PreprocessingConfig
 from brain3d.normalization import prepare_windows
 from brain3d.results import Decoded, Window
-from export_onnx.metadata import FastPathMetadata
-from export_onnx.session import FastPathOutput
 from realtime.mailbox import LatestMailbox
 from realtime.pacing import FastPathSchedule
+
+if TYPE_CHECKING:  # onnxruntime and torch load only when a fast path is opened
+    from export_onnx.metadata import FastPathMetadata
+    from export_onnx.session import FastPathOutput
 
 logger = logging.getLogger(__name__)
 

@@ -9,6 +9,7 @@ reported as a stage error and detached, never allowed to stop acquisition.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -113,6 +114,7 @@ class SinkSet:
         self.on_error = on_error
         self.active: list[Sink] = []
         self._every: list[Sink] = []
+        self._lock = threading.Lock()  # two threads may see the same sink fail
 
     def add(self, sink: Sink) -> None:
         """Send results to ``sink`` from now on."""
@@ -125,9 +127,11 @@ class SinkSet:
             try:
                 getattr(sink, method)(item)
             except Exception as exc:  # noqa: BLE001 - a bad sink is detached, never fatal
-                logger.exception("sink %s failed in %s; detached", type(sink).__name__, method)
-                if sink in self.active:
+                with self._lock:
+                    if sink not in self.active:
+                        continue  # another thread detached it already
                     self.active.remove(sink)
+                logger.exception("sink %s failed in %s; detached", type(sink).__name__, method)
                 self.on_error(type(sink).__name__, method, exc)
 
     def close(self, *, keep: tuple[object, ...] = ()) -> None:

@@ -132,6 +132,11 @@ class SlowStages:
     def _runner(self, name: str, instance: Describer | Generator3D | None, job: Callable[..., Any]) -> StageRunner | None:
         pacing = self.pacing if name == "cloud" else None
         if instance is not None:
+            needed = "describe_with_problems" if name == "description" else "generate"
+            if not callable(getattr(instance, needed, None)):
+                seam = "brain3d.describe.base.Describer" if name == "description" else "brain3d.generate3d.base.Generator3D"
+                raise BackendError(f"the {name} stage got a {type(instance).__name__}, which has no {needed}(); "
+                                   f"pass a {seam} subclass")
             return InThreadRunner(job, instance=instance, pacing=pacing)
         spec = self.factories.get(name)
         if spec is None:  # turned off by the caller

@@ -195,11 +195,11 @@ def format_status(status: EngineStatus | None) -> str:
         f"stream {status.stream}  {status.sfreq:g} Hz  {status.elapsed_s:.1f} s  "
         f"{status.windows} windows" + (f"  [{status.provider}]" if status.provider else ""),
         *([f"weights: {status.weights}"] if status.weights else []),
-        "stage        p50    p99 ms  skipped errors",
+        "stage          p50    p99 ms  skipped errors",
     ]
     for stage, fig in status.stages.items():
         lines.append(
-            f"{stage:<11}{_ms(fig.p50_ms):>5} {_ms(fig.p99_ms):>6}    {fig.skipped:>6} {fig.errors:>5}"
+            f"{stage:<13}{_ms(fig.p50_ms):>5} {_ms(fig.p99_ms):>6}    {fig.skipped:>6} {fig.errors:>5}"
         )
     return "\n".join(lines)
 

@@ -39,6 +39,11 @@ def build_describer(config: Config) -> Describer:
     ConfigError
         The backend is unknown or not configured (also caught when the config is validated).
     """
+    from brain3d.errors import BackendError
     from brain3d.registry import DESCRIBERS
 
-    return DESCRIBERS.create(config.describer.backend, config)
+    describer = DESCRIBERS.create(config.describer.backend, config)
+    if not isinstance(describer, Describer):
+        raise BackendError(f"describer backend {config.describer.backend!r} built a {type(describer).__name__}, "
+                           "not a brain3d.describe.base.Describer; its factory must return a Describer subclass")
+    return describer

@@ -41,6 +41,11 @@ def build_generator(config: Config) -> Generator3D:
     ModelLoadError
         Weights missing/corrupt (diffusion with ``fallback: error``) or Shap-E not loadable.
     """
+    from brain3d.errors import BackendError
     from brain3d.registry import GENERATORS
 
-    return GENERATORS.create(config.generator3d.backend, config)
+    generator = GENERATORS.create(config.generator3d.backend, config)
+    if not isinstance(generator, Generator3D):
+        raise BackendError(f"3D backend {config.generator3d.backend!r} built a {type(generator).__name__}, not a "
+                           "brain3d.generate3d.base.Generator3D; its factory must return a Generator3D subclass")
+    return generator

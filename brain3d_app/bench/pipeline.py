@@ -10,7 +10,8 @@ LSL time each stage finished), ``summary.json`` and ``recording.xdf`` back and t
 them into figures:
 
 - per stage (``buffered``, ``preprocessed``, ``inference``, ``description``, ``cloud``,
-  ``display``): latency from the window's last sample, p50/p95/p99/max/mean, ms;
+  ``display_image``, ``display_cloud``): latency from the window's last sample,
+  p50/p95/p99/max/mean, ms;
 - sample-to-image (= ``inference``) and sample-to-cloud (= ``cloud``);
 - jitter: standard deviation of sample-to-image, ms;
 - windows behind real time: windows whose image came later than one hop after their

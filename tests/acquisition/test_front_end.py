@@ -7,6 +7,7 @@ import pytest
 
 from acquisition.base import StreamDescription
 from acquisition.front_end import InputFrontEnd
+from acquisition.grids import GridWindows
 from acquisition.pipeline import AcquisitionThread
 from acquisition.preprocessing import StreamPreprocessor, window_phases
 from brain3d.channels import STANDARD_64
@@ -83,3 +84,19 @@ def test_acquisition_runs_the_front_end_once_per_chunk_and_sums_the_grids(monkey
     assert len(calls) == stats["chunks_received"] and sum(calls) == stats["samples_received"] == 5000
     per_grid = [pre.samples_out for pre, _ in acq.grids.chains]
     assert stats["samples_preprocessed"] == sum(per_grid) and min(per_grid) > 0.9 * 5000 * 256 / SFREQ
+
+
+def test_resetting_the_grids_re_primes_every_grid_from_the_shared_front_end() -> None:
+    """After a stream restart, a large electrode offset must not ring through any grid."""
+    description = StreamDescription("amp", "EEG", "amp-1", tuple(STANDARD_64), SFREQ, "uV")
+    grids = GridWindows(description, Config(), clock=lambda: 0.0)
+    assert len(grids.chains) == 2 and not any(pre.owns_front_end for pre, _ in grids.chains)
+    offset = np.full((50, 64), 1000.0)  # µV of DC offset, as electrodes have
+    stamps = 100.0 + np.arange(50) / SFREQ
+    grids.push(offset, stamps)
+    grids.reset()
+    grids.push(offset, stamps + 1.0)
+    front = grids.front_end.process(offset, stamps + 1.1)
+    for preprocessor, _ in grids.chains:
+        out = preprocessor.process_front(front)
+        assert np.nanmax(np.abs(out.data)) < 5.0  # band-passed DC: primed, no 1000 µV step response

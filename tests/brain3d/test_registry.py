@@ -63,3 +63,17 @@ def test_a_backend_whose_module_fails_to_import_names_the_cause(tmp_path: Path,
     with pytest.raises(BackendError, match="'math:no_such_function' is not a callable"):
         registry.create("missing")
     sys.modules.pop("broken_backend_mod", None)
+
+
+def test_a_factory_that_builds_the_wrong_type_is_a_backend_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from brain3d.describe import build_describer
+    from brain3d.generate3d import build_generator
+    from brain3d.registry import Backend
+
+    monkeypatch.setitem(DESCRIBERS._backends, "bogus", Backend("bogus", "builtins:str", "not a describer"))
+    monkeypatch.setitem(GENERATORS._backends, "bogus", Backend("bogus", "builtins:repr", "not a generator"))
+    config = load_config(overrides=["describer.backend=bogus", "generator3d.backend=bogus"])
+    with pytest.raises(BackendError, match="built a str, not a brain3d.describe.base.Describer"):
+        build_describer(config)
+    with pytest.raises(BackendError, match="built a str, not a brain3d.generate3d.base.Generator3D"):
+        build_generator(config)

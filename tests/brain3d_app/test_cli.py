@@ -106,6 +106,13 @@ def test_unknown_source_is_refused_clearly(capsys):
     assert "use simulate, lsl, brainflow or replay:FILE" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("option", "key"), [("--describer", "describer.backend"), ("--generator", "generator3d.backend")])
+def test_an_unknown_backend_option_is_a_configuration_error_with_the_choices(capsys, option, key):
+    assert main(["run", option, "nope", "--duration", "1"]) == 2
+    err = capsys.readouterr().err
+    assert f"brain3d: configuration error: {key} 'nope' is unknown; choose one of" in err and "Traceback" not in err
+
+
 def test_simulate_streams_and_says_it_is_simulated(capsys):
     assert main(["simulate", "--duration", "0.5", "--speed", "4", "--set", "source.simulate.sfreq=250"]) == 0
     out = capsys.readouterr().out

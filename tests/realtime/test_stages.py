@@ -105,3 +105,16 @@ def test_missing_weights_stop_the_run_at_once_without_pointless_restarts(tmp_pat
     summary = engine.run(30.0)
     assert summary.stopped_by == "error" and summary.events.get("stage_restarted", 0) == 0
     assert "description stage cannot start" in summary.error and "do not exist; ship them" in summary.error
+
+
+def test_an_object_that_is_not_a_describer_fails_the_start_with_the_seam_to_use(tmp_path) -> None:
+    from brain3d.errors import BackendError
+    from realtime.slow_stages import SlowStages
+
+    def ignore(*_args: object) -> None:
+        pass
+
+    with pytest.raises(BackendError, match="has no describe_with_problems.*brain3d.describe.base.Describer subclass"):
+        SlowStages(make_config(tmp_path), describer=object(), generator=None,  # type: ignore[arg-type]
+                   factories={"description": None, "cloud": None}, mode="thread", pacing=None,
+                   on_described=ignore, on_cloud=ignore, on_event=ignore, on_fatal=ignore, clock=lambda: 0.0)
