@@ -40,6 +40,32 @@ logger = logging.getLogger(__name__)
 BUILT_IN = "built in"
 
 
+def import_attribute(spec: str) -> Any:
+    """What ``"module:attribute"`` names (the attribute may be dotted), importing the module now.
+
+    The one resolver of factory specs (backends here, the engine's stage factories).
+
+    Returns
+    -------
+    object or None
+        None when the module has no such attribute.
+
+    Raises
+    ------
+    ValueError
+        ``spec`` is not ``"module:attribute"``.
+    Exception
+        Whatever importing the module raises (the caller reports it).
+    """
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise ValueError(f"factory spec {spec!r}: expected 'package.module:function'")
+    target: Any = importlib.import_module(module_name)
+    for part in attribute.split("."):
+        target = getattr(target, part, None)
+    return target
+
+
 @dataclass(frozen=True)
 class Backend:
     """One registered backend.
@@ -69,17 +95,15 @@ class Backend:
         BackendError
             The module cannot be imported (its error is kept) or has no such callable.
         """
-        module_name, _, attribute = self.factory.partition(":")
+        module_name = self.factory.partition(":")[0]
         try:
-            target: Any = importlib.import_module(module_name)
+            target = import_attribute(self.factory)
         except Exception as exc:  # noqa: BLE001 - any import failure is the user's to see
             raise BackendError(
                 f"backend {self.name!r} ({self.origin}) cannot load: importing {module_name} failed "
                 f"({type(exc).__name__}: {exc}). Repair its installation or choose another backend"
             ) from exc
-        for part in attribute.split(".") if attribute else ():
-            target = getattr(target, part, None)
-        if not attribute or not callable(target):
+        if not callable(target):
             raise BackendError(f"backend {self.name!r} ({self.origin}): {self.factory!r} is not a callable")
         return target
 
@@ -223,4 +247,4 @@ PRECISIONS.register("int8", "export_onnx.precision:to_int8_dynamic", "dynamic in
 PRECISIONS.register("int8_static", "export_onnx.precision:to_int8_static",
                     "static int8 of every layer, calibrated on SIMULATED windows (CPU default)")
 
-__all__ = ["BUILT_IN", "DESCRIBERS", "GENERATORS", "PRECISIONS", "SOURCES", "Backend", "Registry"]
+__all__ = ["BUILT_IN", "DESCRIBERS", "GENERATORS", "PRECISIONS", "SOURCES", "Backend", "Registry", "import_attribute"]

@@ -6,9 +6,9 @@ Where the work runs (``Engine(fast_path_thread=...)``):
   is cut (:meth:`FastPath.on_window`), so no thread hand-off sits between the last sample
   and the image; when one read completes several windows (a backlog) only the newest is
   decoded, the others count as skipped. The results go through the ``results`` mailbox
-  to the fast-path thread, which publishes them (:meth:`FastPath.publish_loop`).
+  to the fast-path thread, which publishes them (:meth:`FastPath.loop`).
 * ``"own"``: the acquisition thread hands each window through the ``windows`` mailbox to
-  the fast-path thread, which decodes and publishes it (:meth:`FastPath.decode_loop`).
+  the fast-path thread, which decodes and publishes it (:meth:`FastPath.loop`).
 
 Each mailbox carries one item type; what the fast path never took is counted in
 :attr:`FastPath.skipped`.
@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
 import numpy as np
 
@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # onnxruntime and torch load only when a fast path is opened
 logger = logging.getLogger(__name__)
 
 FastPathThread = Literal["acquisition", "own"]
+T = TypeVar("T")
 
 
 class FastPathModel(Protocol):
@@ -188,37 +189,34 @@ class FastPath:
         self.publish(inferred, decoded)
         return True
 
-    def publish_loop(self, halt: threading.Event) -> None:
-        """Fast-path thread (``"acquisition"``): publish every decoded window until ``halt``."""
-        while not halt.is_set():
-            inferred = self.results.get(timeout=0.1)
-            if inferred is None:
-                if self.results.closed:
-                    return
-                continue
-            if not self._publish(inferred):
-                return
-
-    def decode_loop(self, halt: threading.Event) -> None:
-        """Fast-path thread (``"own"``): decode and publish every handed-over window until ``halt``."""
-        while not halt.is_set():
-            window = self.windows.get(timeout=0.1)
-            if window is None:
-                if self.windows.closed:
-                    return
-                continue
-            inferred = self.infer(window)
-            if inferred is None or not self._publish(inferred):
-                return
+    def _decode_and_publish(self, window: Window) -> bool:
+        inferred = self.infer(window)
+        return inferred is not None and self._publish(inferred)
 
     def loop(self, halt: threading.Event) -> None:
-        """The fast-path thread's body for the configured ``thread``."""
-        (self.decode_loop if self.thread == "own" else self.publish_loop)(halt)
+        """The fast-path thread's body: publish every decoded window (``"acquisition"``), or
+        decode and publish every handed-over one (``"own"``), until ``halt`` or a failure."""
+        if self.thread == "own":
+            _serve(self.windows, self._decode_and_publish, halt)
+        else:
+            _serve(self.results, self._publish, halt)
 
     def close(self) -> None:
         """Wake and end the fast-path thread."""
         self.windows.close()
         self.results.close()
+
+
+def _serve(box: LatestMailbox[T], handle: Callable[[T], bool], halt: threading.Event) -> None:
+    """Hand each item of ``box`` to ``handle`` until ``halt``, the box closes, or ``handle`` returns False."""
+    while not halt.is_set():
+        item = box.get(timeout=0.1)
+        if item is None:
+            if box.closed:
+                return
+            continue
+        if not handle(item):
+            return
 
 
 __all__ = ["FastPath", "FastPathModel", "FastPathThread", "Inferred", "to_uint8_hwc"]

@@ -12,7 +12,6 @@ factory builds from the configuration (in a child process by default, or a threa
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from brain3d.config import Config
 from brain3d.errors import BackendError
 from brain3d.pointcloud import PointCloud
+from brain3d.registry import import_attribute
 from brain3d.results import Decoded, Described
 from realtime.mailbox import LatestMailbox
 from realtime.pacing import FastPathSchedule
@@ -59,7 +59,7 @@ def check_factory(stage: str, spec: str) -> None:
     """
     module, _, attr = spec.partition(":")
     try:
-        factory = getattr(importlib.import_module(module), attr, None)
+        factory = import_attribute(spec)
     except Exception as exc:  # noqa: BLE001 - any import failure is the user's to see
         raise BackendError(
             f"the {stage} stage cannot start: importing {module} failed ({type(exc).__name__}: {exc}). "

@@ -28,7 +28,6 @@ which ``on_fatal`` is called with a message that names the stage and the cause.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import multiprocessing as mp
 import os
@@ -42,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from brain3d.clock import lsl_clock
 from brain3d.errors import BackendError
 from brain3d.pointcloud import PointCloud
+from brain3d.registry import import_attribute
 from brain3d.results import Trace
 from brain3d.schema import Description
 from realtime.mailbox import LatestMailbox
@@ -102,11 +102,19 @@ def generate_job(generator: Generator3D, payload: tuple[Any, ...]) -> PointCloud
 
 
 def resolve(spec: str) -> Callable[..., Any]:
-    """``"package.module:function"`` -> the function (imported here)."""
-    module, _, attr = spec.partition(":")
-    if not attr:
-        raise ValueError(f"factory spec {spec!r}: expected 'package.module:function'")
-    return getattr(importlib.import_module(module), attr)
+    """``"package.module:function"`` -> the function (imported here; :func:`brain3d.registry.import_attribute`).
+
+    Raises
+    ------
+    ValueError
+        ``spec`` is not ``"module:function"``.
+    AttributeError
+        The module has no such callable.
+    """
+    target = import_attribute(spec)
+    if not callable(target):
+        raise AttributeError(f"factory spec {spec!r}: the module has no callable of that name")
+    return target
 
 
 # -------------------------------------------------------------------- runners
