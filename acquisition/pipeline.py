@@ -41,6 +41,7 @@ from __future__ import annotations
 import enum
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,7 @@ from typing import Any
 from acquisition.base import Chunk, EventKind, Source, SourceEvent
 from acquisition.grids import GridWindows
 from acquisition.preprocessing import StreamPreprocessor
+from acquisition.read_plan import ReadPlanner, ReadStep
 from acquisition.recorder import Recorder
 from acquisition.windowing import Windower
 from brain3d.clock import lsl_clock
@@ -62,11 +64,6 @@ logger = logging.getLogger(__name__)
 #: soon as data arrive, so this bounds only how fast :meth:`AcquisitionThread.stop`
 #: is noticed, not the latency.
 DEFAULT_READ_TIMEOUT_S = 0.005
-#: Input samples before the expected end of the next window at which the thread wakes
-#: anyway (the estimate is exact for the resampler's grid; this covers rate changes).
-WAKE_MARGIN_SAMPLES = 2
-#: Longest single wait for a batch of samples, seconds (bounds how fast stop is noticed).
-MAX_BATCH_WAIT_S = 0.1
 #: Default time :meth:`AcquisitionThread.stop` waits for the thread to finish, seconds.
 DEFAULT_JOIN_TIMEOUT_S = 5.0
 
@@ -149,6 +146,12 @@ class AcquisitionThread:
         Thread name (logs).
     preprocessor_kwargs : dict, optional
         Extra arguments for :class:`~acquisition.preprocessing.StreamPreprocessor`.
+    busy_poll_s : float
+        Busy-poll the source this long around a window's last sample, seconds (0 = off;
+        :mod:`acquisition.read_plan`).
+    on_approach : callable, optional
+        ``on_approach(due_in_s)``, in the acquisition thread, once per window when only
+        the last few input samples are missing (:mod:`acquisition.read_plan`).
 
     Attributes
     ----------
@@ -191,6 +194,8 @@ class AcquisitionThread:
         clock: Callable[[], float] | None = None,
         name: str = "acquisition",
         preprocessor_kwargs: dict[str, Any] | None = None,
+        busy_poll_s: float = 0.0,
+        on_approach: Callable[[float], None] | None = None,
     ) -> None:
         if read_timeout_s < 0:
             raise ValueError(f"read_timeout_s={read_timeout_s}: must be >= 0 seconds")
@@ -206,6 +211,10 @@ class AcquisitionThread:
         self._clock = clock or lsl_clock
         self.name = name
         self._preprocessor_kwargs = dict(preprocessor_kwargs or {})
+        self._busy_poll_s = float(busy_poll_s)
+        self._on_approach = on_approach
+        #: When to read and how long to wait (built by :meth:`start`).
+        self.reads: ReadPlanner | None = None
         self.recorder: Recorder | None = None
         self.preprocessor: StreamPreprocessor | None = None
         self.windower: Windower | None = None
@@ -279,6 +288,8 @@ class AcquisitionThread:
             self.grids = GridWindows(description, self.config, clock=self._clock, name=self.name,
                                      **self._preprocessor_kwargs)
             self.preprocessor, self.windower = self.grids.preprocessor, self.grids.windower
+            self.reads = ReadPlanner(self.grids.sfreq_in, self.read_timeout_s, busy_poll_s=self._busy_poll_s,
+                                     on_approach=self._on_approach)  # fmt: skip
             recorder = self._recorder_arg
             if isinstance(recorder, (str, Path)):
                 recorder = Recorder(recorder)
@@ -381,13 +392,21 @@ class AcquisitionThread:
         timeout = self.read_timeout_s
         try:
             while not self._stop_event.is_set():
-                wait_s, min_samples = self._read_plan(timeout)
-                chunk = source.read(wait_s, min_samples)
+                step = self._next_read(timeout)
+                if step.spins and self.reads is not None:
+                    started = time.perf_counter()
+                    chunk = source.read(0.0, 1)
+                    self.reads.spun(time.perf_counter() - started)
+                else:
+                    chunk = source.read(step.wait_s, step.min_samples)
                 events = source.drain_events()
                 if events:
                     self._handle_source_events(events)
                 if chunk is not None and len(chunk):
-                    self._handle_chunk(chunk, self._clock())
+                    read_time = self._clock()
+                    if self.reads is not None:
+                        self.reads.arrived(read_time)
+                    self._handle_chunk(chunk, read_time)
                 if self._ended:
                     logger.warning(
                         "%s: the source reported end of stream; the read loop ends "
@@ -399,23 +418,10 @@ class AcquisitionThread:
             self._error = exc
             logger.exception("%s: acquisition thread failed; call stop() to close and see the error", self.name)
 
-    def _read_plan(self, timeout: float) -> tuple[float, int]:
-        """Wait (seconds) and sample count of the next read: wake for windows, not samples.
-
-        A headset's LSL app often pushes sample by sample. Waking for each sample costs
-        the live fast path the interpreter lock and a core hundreds of times a second
-        (py-spy: the acquisition thread held the lock 4x as long as the fast path did),
-        while only the samples that complete a window are latency-critical. So the
-        thread asks the source for the samples that lead up to the next window end, less
-        :data:`WAKE_MARGIN_SAMPLES`, in one wait, then reads sample by sample until the
-        window is cut.
-        """
-        if self.grids is None:
-            return timeout, 1
-        batch = self.grids.inputs_until_next_window() - WAKE_MARGIN_SAMPLES
-        if batch <= 1:
-            return timeout, 1
-        return min(MAX_BATCH_WAIT_S, batch / self.grids.sfreq_in + timeout), batch
+    def _next_read(self, timeout: float) -> ReadStep:
+        if self.grids is None or self.reads is None:
+            return ReadStep(timeout, 1)
+        return self.reads.next_read(self.grids.inputs_until_next_window(), self._clock())
 
     def _handle_chunk(self, chunk: Chunk, read_time: float) -> None:
         n = len(chunk)
@@ -485,25 +491,11 @@ class AcquisitionThread:
             ``windows_skipped``, ``policy``, ``windower`` (flag counts, see
             :meth:`~acquisition.windowing.Windower.stats`), ``events`` (per kind),
             ``recorder`` (after :meth:`stop`: ``path``, ``samples_written``,
-            ``samples_dropped`` of this stream), ``running``, ``ended``, ``error``.
+            ``samples_dropped`` of this stream), ``running``, ``ended``, ``error``,
+            ``busy_poll`` (``spin_s``, ``spin_reads``, ``approaches``; see
+            :mod:`acquisition.read_plan`).
         """
-        return {
-            "samples_received": self.samples_received,
-            "chunks_received": self.chunks_received,
-            "samples_recorded": self.samples_recorded,
-            "samples_record_dropped": self.samples_record_dropped,
-            "samples_preprocessed": 0 if self.grids is None else self.grids.samples_out,
-            "windows_emitted": self.windows_emitted,
-            "windows_delivered": self.windows_delivered,
-            "windows_skipped": self.windows_skipped,
-            "policy": self.policy,
-            "windower": None if self.grids is None else self.grids.windower_stats(),
-            "events": dict(self.events),
-            "recorder": self._recorder_stats,
-            "running": self.running,
-            "ended": self._ended,
-            "error": None if self._error is None else repr(self._error),
-        }
+        return _thread_stats(self)
 
     def _summary(self) -> str:
         return (
@@ -511,6 +503,31 @@ class AcquisitionThread:
             f"({self.samples_record_dropped} dropped), {self.windows_emitted} windows "
             f"({self.windows_delivered} delivered, {self.windows_skipped} skipped), events {self.events}"
         )
+
+
+def _thread_stats(thread: AcquisitionThread) -> dict[str, Any]:
+    """:meth:`AcquisitionThread.stats` (kept out of the class, which is long enough)."""
+    reads = thread.reads
+    grids = thread.grids
+    return {
+        "samples_received": thread.samples_received,
+        "chunks_received": thread.chunks_received,
+        "samples_recorded": thread.samples_recorded,
+        "samples_record_dropped": thread.samples_record_dropped,
+        "samples_preprocessed": 0 if grids is None else grids.samples_out,
+        "windows_emitted": thread.windows_emitted,
+        "windows_delivered": thread.windows_delivered,
+        "windows_skipped": thread.windows_skipped,
+        "policy": thread.policy,
+        "windower": None if grids is None else grids.windower_stats(),
+        "events": dict(thread.events),
+        "recorder": thread._recorder_stats,
+        "running": thread.running,
+        "ended": thread.ended,
+        "error": None if thread.error is None else repr(thread.error),
+        "busy_poll": None if reads is None else {"spin_s": round(reads.spin_s, 4), "spin_reads": reads.spin_reads,
+                                                 "approaches": reads.approaches},
+    }
 
 
 def _recorder_stats_dict(stats: Any, stream_id: int | None) -> dict[str, Any]:

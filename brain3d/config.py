@@ -12,7 +12,7 @@ configuration file (for the repository's ``config.yaml``: the repository root).
 
 Sections (names fixed by ``DESIGN.md``): ``source``, ``channels``, ``window``,
 ``preprocessing``, ``model``, ``onnx``, ``describer``, ``generator3d``, ``viewer``,
-``output``, ``logging``. Sections for stages that are not built yet are validated now
+``output``, ``logging``; ``realtime`` (the latency-tail knobs, issue 19) is ours. Sections for stages that are not built yet are validated now
 so that a config written today keeps working; their docstrings say so.
 """
 
@@ -466,6 +466,34 @@ class ViewerConfig(_Section):
     movie: Literal["gif", "mp4", "none"] = "gif"
 
 
+# ------------------------------------------------------------------------- realtime
+class RealtimeConfig(_Section):
+    """How the live fast path guards its latency tail (``realtime/``, ``acquisition/``).
+
+    Each knob was measured on and off in paired runs (``python -m
+    brain3d_app.bench.standalone.tail``; figures in ``docs/realtime.md``) and is on by
+    default only where it lowered the push -> image p99 by at least 10 %, both quiet and
+    with a CPU hog on the other core.
+
+    ``busy_poll_ms``: when only a window's last input sample is missing, read the source
+    without blocking from this many milliseconds before that sample is expected until
+    as long after (then block again); 0 = off. Costs at most twice this per window
+    (spin time is counted in the run summary).
+    ``warm_before_due``: once per window, when the samples that lead up to it have
+    arrived, run the model on the previous window (result discarded) so weights and
+    buffers are in cache when the window is cut; skipped when too little time is left.
+    ``pin_cores``: Linux with >= 2 allowed CPUs: the acquisition thread (which runs the
+    fast path) gets the first allowed CPU, the slow stages' processes the others.
+    ``gc_off_hot_path``: freeze the objects alive at start, turn automatic garbage
+    collection off and collect right after each window is published instead.
+    """
+
+    busy_poll_ms: float = Field(0.0, ge=0.0, le=10.0)
+    warm_before_due: bool = False
+    pin_cores: bool = False
+    gc_off_hot_path: bool = False
+
+
 # --------------------------------------------------------------------------- output
 class OutputConfig(_Section):
     """Where session folders go (``<dir>/<UTC time>-<source>/``)."""
@@ -492,6 +520,7 @@ class Config(_Section):
     onnx: OnnxConfig = Field(default_factory=OnnxConfig)
     describer: DescriberConfig = Field(default_factory=DescriberConfig)
     generator3d: Generator3DConfig = Field(default_factory=Generator3DConfig)
+    realtime: RealtimeConfig = Field(default_factory=RealtimeConfig)
     viewer: ViewerConfig = Field(default_factory=ViewerConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)

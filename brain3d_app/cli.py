@@ -575,6 +575,9 @@ def _add_bench_parser(commands: _Commands) -> argparse.ArgumentParser:
     bench.add_argument("--output", type=Path, default=Path("build/bench/latest"), metavar="DIR",
                        help="folder for results.json, the PNGs and report.md (default build/bench/latest)")
     bench.add_argument("--quick", action="store_true", help="seconds instead of minutes (tests; not for quoting)")
+    bench.add_argument("--load", action=argparse.BooleanOptionalAction, default=True,
+                       help="also run the pipeline with the stages on and a CPU hog pinned to the other core "
+                       "(the 'loaded' condition; default on, --no-load leaves it out)")
     bench.add_argument("--parts", default="fastpath,acquisition,pipeline,sweeps,generate3d,viewer", metavar="LIST",
                        help="comma-separated subset of fastpath,acquisition,pipeline,sweeps,generate3d,viewer")
     bench.add_argument("--update-docs", nargs="?", const=Path("docs/benchmarks.md"), default=None, type=Path,

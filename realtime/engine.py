@@ -63,6 +63,7 @@ from realtime.session import SessionWriter, new_session_dir
 from realtime.sinks import EngineStatus, Sink, SinkSet
 from realtime.slow_stages import DEFAULT_FACTORIES, SlowStages, StageMode
 from realtime.stages import StageWorker
+from realtime.tail import TailGuards
 from realtime.tracing import LatencyBook, RunSummary
 
 if TYPE_CHECKING:  # the backend packages load only when a stage builds one (a broken one must not break the engine)
@@ -171,6 +172,8 @@ class Engine(Run[RunSummary]):
         self.fast: FastPath | None = None
         self.scorer: LiveScorer | None = None
         self.stages: SlowStages | None = None
+        #: The ``config.realtime`` latency-tail guards (built at start).
+        self.tail: TailGuards | None = None
         #: The next window's due time, shared with the 3D stage (None: it does not yield).
         self.pacing: FastPathSchedule | None = (
             FastPathSchedule() if config.generator3d.yield_to_fast_path else None)
@@ -212,11 +215,15 @@ class Engine(Run[RunSummary]):
         self.fast = FastPath(self._model, config.preprocessing, thread=self.fast_path_thread, publish=self._publish,
                              on_failure=self._fast_path_failed, clock=self.clock, pacing=self.pacing)
         self.fast.set_timing(config.window.hop / config.window.sfreq, 0.0)  # refined once the source is open
+        self.tail = TailGuards(config.realtime, warm=self.fast.warm)
         source = self.source = self._source_arg if self._source_arg is not None else source_from_config(config)
         self._wait_for_stages()
         self.acquisition = AcquisitionThread(source, config, on_window=self._on_window, on_event=self._on_source_event,
-                                             recorder=self.session_dir / "recording.xdf")
+                                             recorder=self.session_dir / "recording.xdf",
+                                             **self.tail.acquisition_kwargs())  # fmt: skip
         self.acquisition.start()  # opens the source: a missing stream raises here
+        self.tail.start(self.acquisition.native_thread_id, self.stages.pids() if self.stages is not None else [],
+                        reads=self.acquisition.reads)
         description = source.description
         self._simulated = self.fast.simulated = bool(description.simulated)
         self._sfreq = float(description.sfreq)
@@ -296,6 +303,8 @@ class Engine(Run[RunSummary]):
             self.stages.describe(decoded)
         if self.scorer is not None:
             self.scorer.add(window.t_first, inferred.out.image[0])
+        if self.tail is not None:
+            self.tail.after_window()
 
     def _fast_path_failed(self, seq: int, exc: BaseException) -> None:
         error = f"{type(exc).__name__}: {exc}"
@@ -341,6 +350,8 @@ class Engine(Run[RunSummary]):
             self.monitor.check_stream(now, self.acquisition, self._finished.is_set())
             self.monitor.check_stages(self.workers)
             self.latency.flush(held_by(self.workers.values()))
+            if self.tail is not None:
+                self.tail.idle()
             if now >= next_status:
                 next_status = now + self.health.status_interval_s
                 self.sinks.dispatch("on_status", self.status)
@@ -396,6 +407,8 @@ class Engine(Run[RunSummary]):
             thread.join(10)
         if self.stages is not None:
             self.stages.stop()
+        if self.tail is not None:
+            self.tail.stop()
         self.latency.flush(final=True)
         summary = self.result = self._summarise(stats, self._score())
         self.events("run_stopped", "engine", {"stopped_by": summary.stopped_by, "error": summary.error})
@@ -452,8 +465,15 @@ class Engine(Run[RunSummary]):
             stage_modes=self.stages.modes() if self.stages is not None else {},
             backends=self.stages.backends() if self.stages is not None else {},
             identification=identification, events=self.events.counts,
-            stopped_by=self._stop_reason or "stop requested", error=self._error,
+            stopped_by=self._stop_reason or "stop requested", error=self._error, realtime=self._tail_stats(stats),
         )
+
+    def _tail_stats(self, acquisition_stats: dict[str, Any]) -> dict[str, Any]:
+        """What the latency-tail guards did: settings, busy-poll spin, warm-ups, collections."""
+        fast = self.fast
+        return {**(self.tail.stats() if self.tail is not None else {}), "busy_poll": acquisition_stats.get("busy_poll"),
+                "warm_runs": fast.warm_runs if fast is not None else 0,
+                "warm_s": round(fast.warm_s, 4) if fast is not None else 0.0}
 
 
 def install_signal_handlers(engine: Engine) -> Callable[[], None]:

@@ -123,6 +123,11 @@ class FastPath:
         self.failed = False
         self.hop_s = 0.0
         self.due_early_s = 0.0
+        #: Throw-away model runs before windows were due (:meth:`warm`), and their seconds.
+        self.warm_runs = 0
+        self.warm_s = 0.0
+        self._last_eeg: np.ndarray | None = None
+        self._compute_s = 0.0
 
     def set_timing(self, hop_s: float, due_early_s: float) -> None:
         """The hop between windows and how early the next one may end, seconds of LSL clock."""
@@ -163,6 +168,8 @@ class FastPath:
             out = self.model.run(eeg)
             done = clock()
             trace.mark("inference", done)
+            self._last_eeg = eeg
+            self._compute_s = done - started if self._compute_s == 0.0 else 0.8 * self._compute_s + 0.2 * (done - started)
             if self.pacing is not None:  # also tells a paused 3D step that this window is done
                 # one input period early: windows end on input samples, so consecutive ends
                 # differ from the hop by less than that (acquisition.preprocessing.window_phases)
@@ -171,6 +178,26 @@ class FastPath:
             self._fail(window.seq, exc)
             return None
         return Inferred(window, out, started, done, lag)
+
+    def warm(self, due_in_s: float) -> bool:
+        """Run the model once on the previous window (result discarded) so its weights and
+        buffers are in cache when the next window is cut ``due_in_s`` seconds from now.
+
+        Skipped (False) when nothing was decoded yet, the fast path runs in its own thread,
+        or less than two model runs' time is left (a late warm-up would delay the window).
+        """
+        eeg = self._last_eeg
+        if eeg is None or self.thread != "acquisition" or self.failed or due_in_s < 2.0 * self._compute_s:
+            return False
+        started = time.perf_counter()
+        try:
+            self.model.run(eeg)
+        except Exception:  # noqa: BLE001 - the real window's run reports a persistent failure
+            logger.debug("warm-up run failed", exc_info=True)
+            return False
+        self.warm_runs += 1
+        self.warm_s += time.perf_counter() - started
+        return True
 
     def _fail(self, seq: int, exc: BaseException) -> None:
         logger.error("fast path failed on window %d: %s: %s", seq, type(exc).__name__, exc, exc_info=exc)

@@ -196,6 +196,11 @@ class SlowStages:
         """Stage -> ``"thread"`` or ``"process"``."""
         return {name: worker.mode for name, worker in self.workers.items()}
 
+    def pids(self) -> list[int]:
+        """Process ids of the stages running in child processes (for CPU pinning)."""
+        pids = [getattr(worker.runner, "pid", None) for worker in self.workers.values()]
+        return [pid for pid in pids if isinstance(pid, int)]
+
     def backends(self) -> dict[str, str]:
         """Stage -> the model it runs."""
         return {name: worker.backend_label for name, worker in self.workers.items()}

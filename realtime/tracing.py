@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from brain3d.latency import latency_figures
@@ -123,6 +123,8 @@ class RunSummary:
     events: dict[str, int]
     stopped_by: str
     error: str | None = None
+    #: The ``config.realtime`` guards and what they did (:meth:`realtime.tail.TailGuards.stats`).
+    realtime: dict[str, Any] = field(default_factory=dict)
     latency_definition: str = "LSL time of the window's last sample -> the stage's result available"
 
     def to_dict(self) -> dict[str, Any]:

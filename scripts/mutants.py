@@ -153,6 +153,21 @@ MUTANTS: tuple[Mutant, ...] = (
            (("acquisition/grids.py", "from __future__ import annotations\n",
              "from __future__ import annotations\n\nimport realtime.mailbox  # noqa: F401\n"),),
            ("tests/test_architecture.py",)),
+    Mutant("15a", "the busy poll never stops spinning when the last sample is late (unbounded CPU)",
+           (("acquisition/read_plan.py", "        if now > expected + self.busy_poll_s:  # a late (or chunked) sender: stop spinning",
+             "        if False:  # a late (or chunked) sender: stop spinning"),),
+           ("tests/acquisition/test_read_plan.py",)),
+    Mutant("15b", "garbage collection stays off after the run",
+           (("realtime/tail.py", "        if self._gc_was_enabled:\n            gc.enable()",
+             "        if False:\n            gc.enable()"),),
+           ("tests/realtime/test_tail.py",)),
+    Mutant("15c", "the pipeline's push -> window figure is measured from the due time, not the push",
+           (("brain3d_app/bench/pipeline.py", "(buffered[cut] - pushed[cut]) * 1e3", "(buffered[cut] - ends[cut]) * 1e3"),),
+           ("tests/brain3d_app/bench/test_pipeline_figures.py",)),
+    Mutant("15d", "a target's verdict ignores the anchor (push -> image judged without mne-lsl + back-to-back)",
+           (("brain3d_app/bench/conditions.py", "        bound = None if mne is None or b2b is None else mne + b2b",
+             "        bound = None if mne is None or b2b is None else 1e9"),),
+           ("tests/brain3d_app/bench/test_conditions.py",)),
 )
 
 

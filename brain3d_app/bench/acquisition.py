@@ -89,6 +89,7 @@ class AcquisitionSettings:
 POLL_S = 0.0005  # mne-lsl get_data poll interval, seconds
 MNE_BUFSIZE_S = 2.0  # mne-lsl buffer, stream seconds
 MNE_WINSIZE_S = 0.2  # mne-lsl get_data window, stream seconds
+MNE_ACQUISITION_DELAY_S = 0.001  # mne-lsl connect(acquisition_delay=...), seconds
 
 
 def channel_labels(n: int) -> list[str]:
@@ -211,7 +212,7 @@ def reader_mne(opts: dict[str, Any], ready: Any, results: Any) -> None:
 
         mne_lsl.set_log_level("WARNING")
         stream = StreamLSL(MNE_BUFSIZE_S, source_id=opts["source_id"])
-        stream.connect(acquisition_delay=0.001, processing_flags=["clocksync"], timeout=20)
+        stream.connect(acquisition_delay=MNE_ACQUISITION_DELAY_S, processing_flags=["clocksync"], timeout=20)
         seen_ts: list[np.ndarray] = []
         seen_t: list[tuple[float, int]] = []
         state = {"last": -np.inf, "count": 0, "suspect_misses": 0, "polls": 0}
@@ -529,7 +530,7 @@ def compare_acquisition(
         "publisher_lateness": pub_report["lateness"], "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "steady_state": f"latencies of samples pushed after the first {WARMUP_S:g} s",
-        "mne_acquisition_delay_s": 0.001,
+        "mne_acquisition_delay_s": MNE_ACQUISITION_DELAY_S,
         "reading": ("our acquisition thread reads samples only when a window is due (it waits for the samples "
                     "that complete the next window, a few samples early), so ours.push_to_data of a sample in "
                     "the middle of a window is long by design; our latency-critical figure is "

@@ -21,8 +21,8 @@ them into figures:
 - lost samples: sent (streamer) vs received (engine) vs recorded (XDF read back);
 - CPU and memory of this process and its children (slow stages may run in children).
 
-:func:`compare_slow_stages` runs the session twice, slow stages on then off, and
-reports the fast path's latency ratio.
+:func:`brain3d_app.bench.conditions.compare_conditions` runs the session in each
+condition (stages on, off, and on with a CPU hog) beside its anchors.
 """
 
 from __future__ import annotations
@@ -171,6 +171,7 @@ def run_session(
     stop_requested: Callable[[], bool] | None = None,
     engine_kwargs: dict[str, Any] | None = None,
     chunk_samples: int = 1,
+    on_streaming: Callable[[Any], None] | None = None,
 ) -> SessionRun:
     """Stream ``duration_s`` seconds of SIMULATED EEG over LSL through the ``Engine``.
 
@@ -197,6 +198,9 @@ def run_session(
         Samples per LSL push (default 1: each sample leaves when it is due, so the
         figures measure this system and not the sender's block size; a 10 ms block
         would add up to 10 ms before a window's last sample is even sent).
+    on_streaming : callable, optional
+        Called with the running ``Engine`` once the sender has started (e.g. to switch
+        a ``config.realtime`` knob during the session).
 
     Returns
     -------
@@ -242,6 +246,8 @@ def run_session(
         with sampler:  # CPU and memory while streaming (model loading excluded)
             started = time.monotonic()
             streamer.start()
+            if on_streaming is not None:
+                on_streaming(engine)
             while not streamer.join(0.2):
                 wall_s = time.monotonic() - started
                 tick(wall_s)
@@ -371,8 +377,9 @@ def push_times_of(window_ends: np.ndarray, due: np.ndarray, pushed: np.ndarray) 
 
 
 def add_push_figures(section: Section, prefix: str, run: SessionRun) -> None:
-    """``push_to_image`` (push of a window's last sample -> decoded image) and the sender's
-    lateness at window ends, from the sender's push log; missing for a replay."""
+    """``push_to_image`` (push of a window's last sample -> decoded image), ``push_to_window``
+    (-> the window cut) and the sender's lateness at window ends, from the sender's push
+    log; missing for a replay."""
     if run.push_log is None:
         section.missing[f"{prefix}.push_to_image"] = "the sender kept no push log (a replay)"
         return
@@ -383,6 +390,9 @@ def add_push_figures(section: Section, prefix: str, run: SessionRun) -> None:
     known = np.isfinite(pushed)
     section.add_latency(f"{prefix}.push_to_image", (inference[known] - pushed[known]) * 1e3,
                         device=run.provider or None)  # fmt: skip
+    buffered = np.array([r["stamps"].get("buffered", np.nan) for r in rows], dtype=float)
+    cut = known & np.isfinite(buffered)
+    section.add_latency(f"{prefix}.push_to_window", (buffered[cut] - pushed[cut]) * 1e3)
     section.add_latency(f"{prefix}.sender_lateness_at_window_end", (pushed[known] - ends[known]) * 1e3)
 
 
@@ -441,73 +451,3 @@ def add_session_figures(section: Section, prefix: str, run: SessionRun) -> None:
     if seen:
         section.add(f"{prefix}.samples.lost", run.samples_sent - min(seen), "samples")
     add_usage(section, f"{prefix}.resources", run.usage)
-
-
-def compare_slow_stages(
-    config: Config,
-    out_dir: Path,
-    *,
-    duration_s: float,
-    speed: float = 1.0,
-    off_duration_s: float | None = None,
-    tick: Callable[[str, float], None] | None = None,
-    stop_requested: Callable[[], bool] | None = None,
-    engine_kwargs: dict[str, Any] | None = None,
-) -> tuple[Section, dict[str, SessionRun]]:
-    """The controlled session with slow stages on, then off; figures and the runs.
-
-    Returns
-    -------
-    section : Section
-        ``slow_on.*`` and ``slow_off.*`` figures (see :func:`add_session_figures`) and
-        ``ratio.sample_to_image_p50_on_over_off`` / ``..._p99_...``.
-    runs : dict
-        ``"slow_on"`` / ``"slow_off"`` -> :class:`SessionRun` (for plots).
-    """
-    tick = tick or (lambda _label, _t: None)
-    if config.source.kind == "replay":
-        title = (f"Pipeline: replay of {config.source.replay.path} over LSL through the engine ({duration_s:g} s, "
-                 f"speed {config.source.replay.speed:g})")  # fmt: skip
-    else:
-        title = f"Pipeline: SIMULATED EEG over LSL through the engine ({duration_s:g} s of data, speed {speed:g})"
-    section = Section("pipeline", title)
-    runs: dict[str, SessionRun] = {}
-    plan = (("slow_on", True, duration_s), ("slow_off", False, off_duration_s or duration_s))
-    for key, slow, seconds in plan:
-        if stop_requested is not None and stop_requested():
-            section.missing[key] = "interrupted before this run"
-            continue
-        try:
-            run = run_session(config, out_dir / f"session-{key}", duration_s=seconds, speed=speed, slow_stages=slow,
-                              tick=lambda t, k=key: tick(k, t), stop_requested=stop_requested,
-                              engine_kwargs=engine_kwargs)  # fmt: skip
-        except Exception as exc:  # one failed run must not lose the other
-            logger.exception("pipeline session %s failed", key)
-            section.missing[key] = f"{type(exc).__name__}: {exc}"
-            continue
-        runs[key] = run
-        add_session_figures(section, key, run)
-        if run.summary.get("error"):
-            section.missing[f"{key}.engine"] = f"the engine stopped the run: {run.summary['error']}"
-        section.info[key] = {"session_dir": str(run.session_dir), "wall_s": round(run.wall_s, 2),
-                             "stream": run.stream, "provider": run.provider,
-                             **{k: run.summary.get(k) for k in ("source", "precision", "trained_weights", "stage_modes",
-                                                                "backends", "events", "stopped_by", "error",
-                                                                "inference_compute_ms")}}  # fmt: skip
-    failed = [key for key, run in runs.items() if run.summary.get("error")]
-    for q in ("p50", "p99"):
-        on = section.value(f"slow_on.sample_to_image.{q}")
-        off = section.value(f"slow_off.sample_to_image.{q}")
-        if failed:
-            section.missing[f"ratio.sample_to_image_{q}_on_over_off"] = f"the engine stopped {', '.join(failed)} early"
-        elif on and off:
-            section.add(f"ratio.sample_to_image_{q}_on_over_off", on / off, "ratio")
-    providers = sorted({r.provider for r in runs.values() if r.provider})
-    section.device = ", ".join(providers) or "CPU"
-    section.info["what"] = ("latency = LSL time a stage finished - LSL time of the window's last sample (its due "
-                            "time: the sender stamps samples when they are due); push_to_image = image - the "
-                            "time the sender actually pushed that sample (its push log), i.e. what this process "
-                            "controls; sender_lateness_at_window_end = push - due, the part of sample_to_image "
-                            "that the sender adds; the stream goes over a real LSL outlet from the sender's "
-                            "own process")  # fmt: skip
-    return section, runs

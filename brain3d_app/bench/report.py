@@ -68,13 +68,14 @@ def section_tables(section: Section) -> str:
 
 
 def _targets_table(targets: list[dict[str, Any]]) -> str:
-    rows = ["| target | measured | source figure | verdict |", "|---|---|---|---|"]
+    rows = ["| target | measured | limit | source figure | verdict |", "|---|---|---|---|---|"]
     for t in targets:
         measured = "not measured" if t.get("value") is None else f"{_fmt(t['value'], t['unit'])} {t['unit']}"
+        limit = "-" if t.get("limit") is None else f"{_fmt(t['limit'], t['unit'])} {t['unit']}"
         verdict = {True: "met", False: "**not met**", None: "not measured"}[t.get("met")]
         if t.get("note"):
             verdict = f"{'not measured' if t.get('met') is None else verdict}: {t['note']}"
-        rows.append(f"| {t['target']} | {measured} | {t.get('figure') or t.get('why', '-')} | {verdict} |")
+        rows.append(f"| {t['target']} | {measured} | {limit} | {t.get('figure') or t.get('why', '-')} | {verdict} |")
     return "\n".join(rows)
 
 

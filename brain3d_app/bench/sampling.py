@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import psutil
 
@@ -30,6 +31,10 @@ class ResourceUsage:
         Resident memory of this process and its children, MiB.
     system_cpu_percent : float
         Whole-machine CPU use, percent of all cores (how noisy the machine was).
+    steal_percent : float or None
+        CPU time the hypervisor gave to other guests while this VM wanted it, percent of
+        all cores (Linux ``steal``; None where not reported). A few percent of steal
+        puts multi-millisecond holes into any latency tail on a shared host.
     samples : list of tuple
         ``(t_s, cpu_percent, rss_mib)`` every period, for timelines.
     """
@@ -40,7 +45,12 @@ class ResourceUsage:
     rss_mib_max: float
     rss_mib_mean: float
     system_cpu_percent: float
+    steal_percent: float | None = None
     samples: list[tuple[float, float, float]] = field(default_factory=list)
+
+
+#: Child processes that are load, not the measured system (the CPU hog): never counted.
+NOT_MEASURED_PIDS: set[int] = set()
 
 
 class ResourceSampler:
@@ -59,7 +69,8 @@ class ResourceSampler:
 
     def _tree(self) -> list[psutil.Process]:
         try:
-            return [self.process, *self.process.children(recursive=True)]
+            children = self.process.children(recursive=True)
+            return [self.process, *(c for c in children if c.pid not in NOT_MEASURED_PIDS)]
         except psutil.Error:
             return [self.process]
 
@@ -89,6 +100,7 @@ class ResourceSampler:
         self._t0 = time.monotonic()
         self._cpu0, _ = self._cpu_and_rss()
         psutil.cpu_percent(None)
+        self._times0 = psutil.cpu_times()
         self._thread = threading.Thread(target=self._run, name="bench-resources", daemon=True)
         self._thread.start()
         return self
@@ -109,8 +121,17 @@ class ResourceSampler:
             rss_mib_max=max(rss_values),
             rss_mib_mean=sum(rss_values) / len(rss_values),
             system_cpu_percent=psutil.cpu_percent(None),
+            steal_percent=_steal_percent(self._times0, psutil.cpu_times()),
             samples=list(self._samples),
         )
+
+
+def _steal_percent(before: Any, after: Any) -> float | None:
+    """Steal time between two ``psutil.cpu_times()``, percent of all CPU time (None: not reported)."""
+    if not hasattr(before, "steal"):
+        return None
+    total = sum(after) - sum(before)
+    return 100.0 * (after.steal - before.steal) / total if total > 0 else None
 
 
 def add_usage(section: Section, prefix: str, usage: ResourceUsage | None) -> None:
@@ -122,3 +143,5 @@ def add_usage(section: Section, prefix: str, usage: ResourceUsage | None) -> Non
     add(f"{prefix}.cpu_max", usage.cpu_percent_max, "%")
     add(f"{prefix}.rss_max", usage.rss_mib_max, "MiB")
     add(f"{prefix}.system_cpu", usage.system_cpu_percent, "%")
+    if usage.steal_percent is not None:
+        add(f"{prefix}.steal", usage.steal_percent, "%")

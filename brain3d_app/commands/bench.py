@@ -49,7 +49,7 @@ def bench_command(args: argparse.Namespace, config: Config) -> int:
     confine_lsl(args.output.resolve())
     options = BenchOptions(output=args.output, duration_s=args.duration, speed=args.speed, quick=args.quick,
                            parts=parts, command=command, progress=not args.no_progress,
-                           viewer_json=args.viewer_json)  # fmt: skip
+                           viewer_json=args.viewer_json, load=args.load)  # fmt: skip
     run = run_bench(config, options)
     if args.update_docs is not None:
         update_docs(run.folder, args.update_docs)

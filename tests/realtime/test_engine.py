@@ -305,3 +305,24 @@ def test_a_failing_fast_path_stops_the_run_with_a_clear_message_and_a_complete_f
     events = [json.loads(line)["event"] for line in (Path(summary.session_dir) / "events.jsonl").read_text().splitlines()]
     assert events.count("stage_error") == 1 and "run_failed" in events and events[-1] == "run_stopped"
     assert (Path(summary.session_dir) / "summary.json").is_file()
+
+
+def test_tail_guards_warm_the_fast_path_collect_after_windows_and_report_what_they_did(
+        tmp_path: Path, fast_path: Any) -> None:
+    import gc
+
+    sink = RecordingSink()
+    config = make_config(tmp_path, "realtime.busy_poll_ms=1.0", "realtime.warm_before_due=true",
+                         "realtime.gc_off_hot_path=true", "realtime.pin_cores=true")
+    engine = Engine(config, sinks=[sink], fast_path=fast_path, slow_stages=False, lsl_outputs=False)
+    summary = engine.run(3.0)
+    assert summary.error is None and summary.windows >= 8 and summary.windows == len(sink.decoded)
+    guards = summary.realtime
+    assert guards["busy_poll_ms"] == 1.0 and guards["warm_before_due"] and guards["gc_off_hot_path"]
+    assert guards["busy_poll"]["approaches"] >= summary.windows - 1
+    assert 0 < guards["warm_runs"] < summary.windows and guards["warm_s"] > 0
+    assert guards["gc_collections"] >= summary.windows
+    assert guards["pinned"]  # pinned, or the reason it could not be
+    assert gc.isenabled()  # restored at stop
+    saved = json.loads((Path(summary.session_dir) / "summary.json").read_text())
+    assert saved["realtime"]["warm_runs"] == guards["warm_runs"]

@@ -98,3 +98,14 @@ def test_push_to_image_is_measured_from_the_push_not_the_due_time() -> None:
     section = Section("pipeline", "P")
     add_session_figures(section, "replay", replay)
     assert "replay.push_to_image" in section.missing
+
+
+def test_push_to_window_is_the_window_cut_minus_the_push_of_its_last_sample() -> None:
+    traces = [_trace(k, 3.0, None, None) for k in range(3)]  # cut 1 ms after the due time
+    ends = np.array([t["window_end"] for t in traces])
+    run = _run(traces)
+    run.push_log = (ends, ends + 0.0004)
+    section = Section("pipeline", "P")
+    add_session_figures(section, "on", run)
+    np.testing.assert_allclose(section.value("on.push_to_window.p50"), 0.6, atol=1e-4)
+    assert section.value("on.push_to_window.n") == 3

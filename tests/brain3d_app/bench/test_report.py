@@ -40,7 +40,7 @@ def _results(plot: str | None = None) -> dict:
 
 def test_report_has_targets_sections_latency_rows_and_what_was_not_measured() -> None:
     text = render_report(_results())
-    assert "## Targets" in text and "| sample-to-image p99 <= 5 ms | 2.980 ms | pipeline: x | met |" in text
+    assert "## Targets" in text and "| sample-to-image p99 <= 5 ms | 2.980 ms | - | pipeline: x | met |" in text
     assert "| viewer >= 30 frames/s | not measured |" in text
     assert "| slow_on.sample_to_image | 2.000 |" in text  # p50 in the latency table
     assert "| slow_on.samples.lost | 0 | samples |" in text
@@ -86,7 +86,7 @@ def test_update_docs_commits_no_machine_paths_and_regenerates_the_readme_figures
     assert saved["command"] == "brain3d bench --output <bench output> --update-docs"
     readme = (repo / "README.md").read_text()
     assert "stale 9.99 ms" not in readme and readme.startswith("# Title\n\nbefore\n") and readme.endswith("after\n")
-    assert "| sample-to-image p99 <= 5 ms | 2.980 ms | pipeline: x | met |" in readme
+    assert "| sample-to-image p99 <= 5 ms | 2.980 ms | - | pipeline: x | met |" in readme
     assert "[docs/benchmarks.md](docs/benchmarks.md)" in readme
 
 

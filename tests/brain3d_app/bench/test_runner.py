@@ -38,12 +38,15 @@ def test_targets_use_the_sweep_when_it_ran_the_configured_backend() -> None:
 
 def test_a_session_the_engine_stopped_gives_no_verdict() -> None:
     pipeline = Section("pipeline", "P")
-    pipeline.add("slow_on.sample_to_image.p99", 3.0, "ms")
+    pipeline.info["conditions"] = {"slow_on": {"label": "stages on, quiet"}}
+    pipeline.add("slow_on.push_to_image.p99", 3.0, "ms")
     pipeline.add("slow_on.samples.lost", 0, "samples")
     pipeline.missing["slow_on.engine"] = "the engine stopped the run: describer failed"
     rows = _by_target(_targets({"pipeline": pipeline}, load_config()))
-    row = rows["sample-to-image p99 <= 5 ms with all stages running"]
+    row = rows["[stages on, quiet] push -> image p99 <= 5 ms"]
     assert row["value"] == 3.0 and row["met"] is None and "stopped" in row["note"]
+    lost = next(r for r in _targets({"pipeline": pipeline}, load_config()) if r["target"].endswith(", pipeline"))
+    assert lost["value"] == 0 and lost["met"] is None
 
 
 @pytest.mark.parametrize("kwargs", [{"parts": ("fastpath", "nope")}, {"duration_s": 0.0}, {"speed": -1.0}])
