@@ -486,12 +486,15 @@ class RealtimeConfig(_Section):
     fast path) gets the first allowed CPU, the slow stages' processes the others.
     ``gc_off_hot_path``: freeze the objects alive at start, turn automatic garbage
     collection off and collect right after each window is published instead.
+    ``reuse_buffers``: re-reference and normalise each window into buffers kept between
+    windows (:class:`brain3d.normalization.WindowPreparer`) instead of new arrays.
     """
 
     busy_poll_ms: float = Field(0.0, ge=0.0, le=10.0)
     warm_before_due: bool = False
     pin_cores: bool = False
     gc_off_hot_path: bool = False
+    reuse_buffers: bool = False
 
 
 # --------------------------------------------------------------------------- output

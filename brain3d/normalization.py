@@ -74,3 +74,61 @@ def prepare_windows(
     elif reference != "none":
         raise ValueError(f"unknown reference {reference!r}; use 'average' or 'none'")
     return normalize_windows(data, normalization)
+
+
+class WindowPreparer:
+    """:func:`prepare_windows` for one (channels, samples) window at a time, into buffers it
+    keeps: no array is allocated per window (``realtime.reuse_buffers``).
+
+    Equal to :func:`prepare_windows` to float32 rounding (the same operations, in place).
+    The returned array is overwritten by the next call.
+
+    Parameters
+    ----------
+    reference : {"average", "none"}
+    normalization : {"window_zscore", "none"}
+    """
+
+    def __init__(self, reference: Reference = "average", normalization: Normalization = "window_zscore") -> None:
+        if reference not in ("average", "none"):
+            raise ValueError(f"unknown reference {reference!r}; use 'average' or 'none'")
+        if normalization not in NORMALIZATIONS:
+            raise ValueError(f"unknown normalization {normalization!r}; use one of {NORMALIZATIONS}")
+        self.reference = reference
+        self.normalization = normalization
+        self._shape: tuple[int, ...] = ()
+
+    def _buffers(self, shape: tuple[int, ...]) -> None:
+        channels, samples = shape
+        self._out = np.empty(shape, dtype=np.float32)
+        self._scratch = np.empty(shape, dtype=np.float32)
+        self._row = np.empty((1, samples), dtype=np.float32)
+        self._col = np.empty((channels, 1), dtype=np.float32)
+        self._flat = np.empty((channels, 1), dtype=bool)
+        self._shape = shape
+
+    def __call__(self, eeg: np.ndarray) -> np.ndarray:
+        """(channels, samples) µV -> the model's input, (channels, samples) float32."""
+        if eeg.ndim != 2:
+            raise ValueError(f"WindowPreparer takes one (channels, samples) window, not shape {eeg.shape}")
+        if eeg.shape != self._shape:
+            self._buffers(eeg.shape)
+        out, scratch, col = self._out, self._scratch, self._col
+        np.copyto(out, eeg, casting="same_kind")
+        if self.reference == "average":
+            np.mean(out, axis=0, keepdims=True, out=self._row)
+            np.subtract(out, self._row, out=out)
+        if self.normalization == "none":
+            return out
+        np.mean(out, axis=1, keepdims=True, out=col)
+        np.subtract(out, col, out=out)
+        np.subtract(out, out.mean(axis=1, keepdims=True, out=col), out=scratch)  # as ndarray.std does
+        np.multiply(scratch, scratch, out=scratch)
+        np.mean(scratch, axis=1, keepdims=True, out=col)
+        np.sqrt(col, out=col)
+        np.less_equal(col, FLAT_STD_UV, out=self._flat)
+        np.maximum(col, FLAT_STD_UV, out=col)
+        np.divide(out, col, out=out)
+        np.logical_not(self._flat, out=self._flat)
+        np.multiply(out, self._flat, out=out)  # flat channels become zeros, as in normalize_windows
+        return out

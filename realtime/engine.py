@@ -215,7 +215,7 @@ class Engine(Run[RunSummary]):
         self.fast = FastPath(self._model, config.preprocessing, thread=self.fast_path_thread, publish=self._publish,
                              on_failure=self._fast_path_failed, clock=self.clock, pacing=self.pacing)
         self.fast.set_timing(config.window.hop / config.window.sfreq, 0.0)  # refined once the source is open
-        self.tail = TailGuards(config.realtime, warm=self.fast.warm)
+        self.tail = TailGuards(config.realtime, warm=self.fast.warm, reuse_buffers=self.fast.set_reuse_buffers)
         source = self.source = self._source_arg if self._source_arg is not None else source_from_config(config)
         self._wait_for_stages()
         self.acquisition = AcquisitionThread(source, config, on_window=self._on_window, on_event=self._on_source_event,

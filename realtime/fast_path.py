@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 import numpy as np
 
 from brain3d.config import PreprocessingConfig
-from brain3d.normalization import prepare_windows
+from brain3d.normalization import WindowPreparer, prepare_windows
 from brain3d.results import Decoded, Window
 from realtime.mailbox import LatestMailbox
 from realtime.pacing import FastPathSchedule
@@ -128,6 +128,9 @@ class FastPath:
         self.warm_s = 0.0
         self._last_eeg: np.ndarray | None = None
         self._compute_s = 0.0
+        #: Prepare each window into kept buffers (``realtime.reuse_buffers``; switchable live).
+        self.reuse_buffers = False
+        self._preparer = WindowPreparer(preprocessing.reference, preprocessing.normalization)
 
     def set_timing(self, hop_s: float, due_early_s: float) -> None:
         """The hop between windows and how early the next one may end, seconds of LSL clock."""
@@ -162,13 +165,16 @@ class FastPath:
         try:
             trace = window.trace
             lag = clock() - window.t_last
-            eeg = prepare_windows(window.data, self.preprocessing.reference, self.preprocessing.normalization)
+            if self.reuse_buffers and window.data.ndim == 2:
+                eeg = self._preparer(window.data)
+            else:
+                eeg = prepare_windows(window.data, self.preprocessing.reference, self.preprocessing.normalization)
             trace.mark("preprocessed", clock())
             started = clock()
             out = self.model.run(eeg)
             done = clock()
             trace.mark("inference", done)
-            self._last_eeg = eeg
+            self._last_eeg = eeg  # with reuse_buffers the kept buffer: unchanged until the next window
             self._compute_s = done - started if self._compute_s == 0.0 else 0.8 * self._compute_s + 0.2 * (done - started)
             if self.pacing is not None:  # also tells a paused 3D step that this window is done
                 # one input period early: windows end on input samples, so consecutive ends
@@ -178,6 +184,10 @@ class FastPath:
             self._fail(window.seq, exc)
             return None
         return Inferred(window, out, started, done, lag)
+
+    def set_reuse_buffers(self, on: bool) -> None:
+        """Prepare windows into kept buffers (``realtime.reuse_buffers``) or new arrays."""
+        self.reuse_buffers = bool(on)
 
     def warm(self, due_in_s: float) -> bool:
         """Run the model once on the previous window (result discarded) so its weights and

@@ -8,6 +8,8 @@ brain3d_app.bench.standalone.tail``, ``docs/realtime.md``):
   :meth:`realtime.fast_path.FastPath.warm`);
 * ``pin_cores`` (Linux, >= 2 allowed CPUs): the acquisition thread, which runs the fast
   path, gets the first allowed CPU; the slow stages' child processes get the others;
+* ``reuse_buffers``: the fast path prepares each window into kept buffers
+  (:class:`brain3d.normalization.WindowPreparer`) instead of allocating new arrays;
 * ``gc_off_hot_path``: objects alive at start are frozen (``gc.freeze``), automatic
   collection is off for the run, and the fast-path thread collects the young
   generations right after each window is published (a full collection every
@@ -54,6 +56,8 @@ class TailGuards:
     config : RealtimeConfig
     warm : callable, optional
         ``warm(due_in_s)``: the fast path's warm-up (used when ``warm_before_due``).
+    reuse_buffers : callable, optional
+        ``reuse_buffers(on)``: switches the fast path's kept buffers (``reuse_buffers``).
     set_affinity : callable, optional
         ``set_affinity(pid_or_tid, cpus)`` (default ``os.sched_setaffinity``; tests pass
         a recorder).
@@ -62,10 +66,12 @@ class TailGuards:
     """
 
     def __init__(self, config: RealtimeConfig, *, warm: Callable[[float], bool] | None = None,
+                 reuse_buffers: Callable[[bool], None] | None = None,
                  set_affinity: Callable[[int, set[int]], None] | None = None,
                  allowed_cpus: Callable[[], Iterable[int]] | None = None) -> None:  # fmt: skip
         self.config = config
         self._warm = warm
+        self._reuse_buffers = reuse_buffers
         self._set_affinity = set_affinity or getattr(os, "sched_setaffinity", None)
         self._allowed = allowed_cpus or (lambda: os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity")
                                          else range(os.cpu_count() or 1))  # fmt: skip
@@ -101,6 +107,8 @@ class TailGuards:
         self._hot_thread_id = hot_thread_id
         self._stage_pids = [p for p in stage_pids if p is not None]
         self._reads = reads
+        if self._reuse_buffers is not None:
+            self._reuse_buffers(self.config.reuse_buffers)
         if self.config.pin_cores:
             self._pin(hot_thread_id, self._stage_pids)
         if self.config.gc_off_hot_path:
@@ -112,6 +120,8 @@ class TailGuards:
         old, self.config = self.config, config
         if self._reads is not None:
             self._reads.busy_poll_s = config.busy_poll_ms / 1e3
+        if self._reuse_buffers is not None:
+            self._reuse_buffers(config.reuse_buffers)
         if config.pin_cores and not old.pin_cores:
             self._pin(self._hot_thread_id, self._stage_pids)
         elif old.pin_cores and not config.pin_cores:

@@ -168,6 +168,9 @@ MUTANTS: tuple[Mutant, ...] = (
            (("brain3d_app/bench/conditions.py", "        bound = None if mne is None or b2b is None else mne + b2b",
              "        bound = None if mne is None or b2b is None else 1e9"),),
            ("tests/brain3d_app/bench/test_conditions.py",)),
+    Mutant("15e", "the buffer-reusing window preparer forgets the average reference",
+           (("brain3d/normalization.py", "            np.subtract(out, self._row, out=out)", "            pass"),),
+           ("tests/brain3d/test_normalization.py",)),
 )
 
 

@@ -94,13 +94,13 @@ class SessionRun:
     push_log: tuple[np.ndarray, np.ndarray] | None = None
 
 
-def engine_available() -> bool:
-    """Whether ``realtime.engine.Engine`` (issue 8) can be imported."""
+def engine_import_error() -> str | None:
+    """Why ``realtime.engine.Engine`` cannot be imported (None: it can)."""
     try:
         from realtime.engine import Engine  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    except ImportError as exc:
+        return f"realtime.engine cannot be imported: {type(exc).__name__}: {exc}"
+    return None
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

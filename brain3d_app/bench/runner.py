@@ -361,10 +361,11 @@ class _BenchParts:
         """The engine session with the slow stages on, then off."""
         from brain3d_app.bench import plots
         from brain3d_app.bench.conditions import compare_conditions, plan_conditions
-        from brain3d_app.bench.pipeline import engine_available, stage_latencies, timeline
+        from brain3d_app.bench.pipeline import engine_import_error, stage_latencies, timeline
 
-        if not engine_available():
-            self.results["skipped_parts"]["pipeline"] = "realtime.engine (issue 8) is not available in this checkout"
+        problem = engine_import_error()
+        if problem is not None:
+            self.results["errors"]["pipeline"] = problem  # a broken engine is a failed part, never a skip
             return
         duration, folder = self.options.duration_s, self.folder
         plan = plan_conditions(duration, max(duration / 2, min(duration, 2.0)), self.options.load)

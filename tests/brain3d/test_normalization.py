@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from brain3d.normalization import FLAT_STD_UV, normalize_windows, prepare_windows
+from brain3d.normalization import FLAT_STD_UV, WindowPreparer, normalize_windows, prepare_windows
 
 
 def _windows(batch: int = 3, channels: int = 8, samples: int = 256, seed: int = 0) -> np.ndarray:
@@ -64,3 +64,22 @@ def test_unknown_methods_are_clear_errors() -> None:
         normalize_windows(_windows(), "robust")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="unknown reference"):
         prepare_windows(_windows(), reference="linked_ears")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("reference", ["average", "none"])
+@pytest.mark.parametrize("normalization", ["window_zscore", "none"])
+def test_the_buffer_reusing_preparer_equals_prepare_windows_window_after_window(
+        reference: str, normalization: str) -> None:
+    prepare = WindowPreparer(reference, normalization)  # type: ignore[arg-type]
+    windows = _windows(batch=3)
+    windows[1, 2] = 7.0  # a flat channel
+    outputs = []
+    for window in windows:
+        out = prepare(window)
+        np.testing.assert_allclose(out, prepare_windows(window, reference, normalization), rtol=0, atol=1e-5)  # type: ignore[arg-type]
+        outputs.append(out)
+    assert outputs[0] is outputs[2]  # one buffer, reused: no array per window
+    other = prepare(_windows(batch=1, channels=5)[0])  # a new shape gets new buffers
+    assert other.shape == (5, 256)
+    with pytest.raises(ValueError, match="one \\(channels, samples\\) window"):
+        prepare(windows)

@@ -117,12 +117,14 @@ class WindowKeepingEngine(Engine):
         super()._on_window(window)
 
 
-@pytest.mark.parametrize("fast_path_thread", ["acquisition", "own"])
+@pytest.mark.parametrize(("fast_path_thread", "reuse_buffers"), [("acquisition", False), ("own", False),
+                                                                ("acquisition", True)])
 def test_each_decoded_window_is_the_fast_path_on_the_prepared_window(
-        tmp_path: Path, fast_path: Any, fast_path_thread: str) -> None:
-    """The live input is prepare_windows(window) with the configured reference and normalisation."""
+        tmp_path: Path, fast_path: Any, fast_path_thread: str, reuse_buffers: bool) -> None:
+    """The live input is prepare_windows(window) with the configured reference and normalisation
+    (also when each window is prepared into kept buffers)."""
     sink = RecordingSink()
-    config = make_config(tmp_path)
+    config = make_config(tmp_path, f"realtime.reuse_buffers={str(reuse_buffers).lower()}")
     engine = WindowKeepingEngine(config, sinks=[sink], fast_path=fast_path, slow_stages=False, lsl_outputs=False,
                                  fast_path_thread=fast_path_thread)  # type: ignore[arg-type]
     engine.run(2.5)

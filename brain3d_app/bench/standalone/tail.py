@@ -44,6 +44,7 @@ CANDIDATES = {
     "warm_before_due": {"warm_before_due": True},
     "pin_cores": {"pin_cores": True},
     "gc_off_hot_path": {"gc_off_hot_path": True},
+    "reuse_buffers": {"reuse_buffers": True},
 }
 #: Kept when the median p99 ratio (on / off) is at most this in every condition.
 KEEP_RATIO = 0.9

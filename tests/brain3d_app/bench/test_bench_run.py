@@ -79,7 +79,14 @@ def test_quick_bench_writes_results_plots_and_report_with_finite_figures(tmp_pat
     assert {"hop_32.push_to_image.p99"} <= figures["sweep_hop"]
     assert results["sections"]["viewer"]["figures"]["frames_per_s"] == {"value": 42.0, "unit": "per_s"}
     assert results["sections"]["fastpath"]["figures"]["ort_cpu_fp32_1t.p50"]["device"] == "CPUExecutionProvider"
-    assert len(results["targets"]) == 5
+    targets = [t["target"] for t in results["targets"]]
+    assert len(targets) == 4 + 4 + 4 + 3  # the generic four, then per condition (no absolute target when loaded)
+    for label in ("stages on, quiet", "stages off, quiet", "stages on, CPU hog on the other core"):
+        assert sum(t.startswith(f"[{label}]") for t in targets) >= 3, label
+    for key in ("slow_on", "slow_off", "loaded"):
+        assert {f"{key}.push_to_image.p99", f"{key}.push_to_window.p99", f"{key}.anchor.mne_push_to_data.p99",
+                f"{key}.anchor.back_to_back.p99", f"{key}.guards.busy_poll_cpu"} <= figures["pipeline"], key
+    assert results["sections"]["pipeline"]["info"]["loaded"]["cpu_hog"]["cpu_percent_of_one_core"] > 10
     report = run.report.read_text()
     for heading in ("# Brain3D Live latency benchmark", "## Targets", "## Fast path", "## Acquisition",
                     "## Pipeline", "## Scaling", "## Configuration"):
