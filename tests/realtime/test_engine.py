@@ -321,8 +321,9 @@ def test_tail_guards_warm_the_fast_path_collect_after_windows_and_report_what_th
     assert summary.error is None and summary.windows >= 8 and summary.windows == len(sink.decoded)
     guards = summary.realtime
     assert guards["busy_poll_ms"] == 1.0 and guards["warm_before_due"] and guards["gc_off_hot_path"]
-    assert guards["busy_poll"]["approaches"] >= summary.windows - 1
-    assert 0 < guards["warm_runs"] < summary.windows and guards["warm_s"] > 0
+    # the simulator releases 10 ms blocks: a block that completes a window skips the approach
+    assert 0 < guards["warm_runs"] <= guards["busy_poll"]["approaches"] <= summary.windows
+    assert guards["warm_s"] > 0
     assert guards["gc_collections"] >= summary.windows
     assert guards["pinned"]  # pinned, or the reason it could not be
     assert gc.isenabled()  # restored at stop
