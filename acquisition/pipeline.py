@@ -150,8 +150,8 @@ class AcquisitionThread:
         Busy-poll the source this long around a window's last sample, seconds (0 = off;
         :mod:`acquisition.read_plan`).
     on_approach : callable, optional
-        ``on_approach(due_in_s)``, in the acquisition thread, once per window when only
-        the last few input samples are missing (:mod:`acquisition.read_plan`).
+        ``on_approach(due_in_s) -> bool``, in the acquisition thread, once per window
+        when only the last few input samples are missing (:mod:`acquisition.read_plan`).
 
     Attributes
     ----------
@@ -195,7 +195,7 @@ class AcquisitionThread:
         name: str = "acquisition",
         preprocessor_kwargs: dict[str, Any] | None = None,
         busy_poll_s: float = 0.0,
-        on_approach: Callable[[float], None] | None = None,
+        on_approach: Callable[[float], bool] | None = None,
     ) -> None:
         if read_timeout_s < 0:
             raise ValueError(f"read_timeout_s={read_timeout_s}: must be >= 0 seconds")
@@ -392,13 +392,11 @@ class AcquisitionThread:
         timeout = self.read_timeout_s
         try:
             while not self._stop_event.is_set():
+                started = time.perf_counter()
                 step = self._next_read(timeout)
-                if step.spins and self.reads is not None:
-                    started = time.perf_counter()
-                    chunk = source.read(0.0, 1)
+                chunk = source.read(step.wait_s, step.min_samples)
+                if step.spins and self.reads is not None:  # the whole spinning iteration is its cost
                     self.reads.spun(time.perf_counter() - started)
-                else:
-                    chunk = source.read(step.wait_s, step.min_samples)
                 events = source.drain_events()
                 if events:
                     self._handle_source_events(events)

@@ -39,15 +39,12 @@ MAX_BATCH_WAIT_S = 0.1
 
 @dataclass(frozen=True)
 class ReadStep:
-    """One read: wait up to ``wait_s`` seconds (0 = do not block) for ``min_samples``."""
+    """One read: wait up to ``wait_s`` seconds (0 = do not block) for ``min_samples``;
+    ``spins`` marks the busy poll's non-blocking reads (their time is counted)."""
 
     wait_s: float
     min_samples: int
-
-    @property
-    def spins(self) -> bool:
-        """A non-blocking read of the busy poll."""
-        return self.wait_s == 0.0
+    spins: bool = False
 
 
 class ReadPlanner:
@@ -62,7 +59,8 @@ class ReadPlanner:
     busy_poll_s : float
         Busy-poll half-width around the expected last sample, seconds (0 = off).
     on_approach : callable, optional
-        ``on_approach(due_in_s)``, once per window when the batch wait is over.
+        ``on_approach(due_in_s) -> bool``, once per window when the batch wait is over;
+        True when it did work (the next read is then planned with a fresh clock).
 
     Attributes
     ----------
@@ -75,7 +73,7 @@ class ReadPlanner:
     """
 
     def __init__(self, sfreq_in: float, timeout_s: float, *, busy_poll_s: float = 0.0,
-                 on_approach: Callable[[float], None] | None = None) -> None:  # fmt: skip
+                 on_approach: Callable[[float], bool] | None = None) -> None:  # fmt: skip
         if busy_poll_s < 0:
             raise ValueError(f"busy_poll_s={busy_poll_s}: must be >= 0 seconds (0 = off)")
         self.period_s = 1.0 / sfreq_in if sfreq_in > 0 else 0.0
@@ -119,7 +117,8 @@ class ReadPlanner:
             self._approached = True
             if self.on_approach is not None and expected is not None:
                 self.approaches += 1
-                self.on_approach(expected - now)
+                if self.on_approach(expected - now):  # it took time: look without waiting, then re-plan
+                    return ReadStep(0.0, 1)
         if self.busy_poll_s <= 0.0 or remaining != 1 or expected is None:
             return ReadStep(self.timeout_s, 1)
         spin_from = expected - self.busy_poll_s
@@ -127,7 +126,7 @@ class ReadPlanner:
             return ReadStep(min(self.timeout_s, spin_from - now), 1)
         if now > expected + self.busy_poll_s:  # a late (or chunked) sender: stop spinning
             return ReadStep(self.timeout_s, 1)
-        return ReadStep(0.0, 1)
+        return ReadStep(0.0, 1, spins=True)
 
 
 __all__ = ["MAX_BATCH_WAIT_S", "WAKE_MARGIN_SAMPLES", "ReadPlanner", "ReadStep"]

@@ -126,9 +126,9 @@ class WindowPreparer:
         np.multiply(scratch, scratch, out=scratch)
         np.mean(scratch, axis=1, keepdims=True, out=col)
         np.sqrt(col, out=col)
-        np.less_equal(col, FLAT_STD_UV, out=self._flat)
+        np.greater(col, FLAT_STD_UV, out=self._flat)
+        np.logical_not(self._flat, out=self._flat)  # flat, or NaN (a NaN std compares False)
         np.maximum(col, FLAT_STD_UV, out=col)
         np.divide(out, col, out=out)
-        np.logical_not(self._flat, out=self._flat)
-        np.multiply(out, self._flat, out=out)  # flat channels become zeros, as in normalize_windows
+        np.copyto(out, 0.0, where=self._flat)  # zeros, NaN included, as normalize_windows' np.where
         return out

@@ -222,8 +222,6 @@ class Engine(Run[RunSummary]):
                                              recorder=self.session_dir / "recording.xdf",
                                              **self.tail.acquisition_kwargs())  # fmt: skip
         self.acquisition.start()  # opens the source: a missing stream raises here
-        self.tail.start(self.acquisition.native_thread_id, self.stages.pids() if self.stages is not None else [],
-                        reads=self.acquisition.reads)
         description = source.description
         self._simulated = self.fast.simulated = bool(description.simulated)
         self._sfreq = float(description.sfreq)
@@ -250,6 +248,9 @@ class Engine(Run[RunSummary]):
             thread = threading.Thread(target=target, args=(self._halt,), name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
+        own = [self._threads[0].native_id] if self.fast_path_thread == "own" else []  # it decodes too
+        self.tail.start([self.acquisition.native_thread_id, *own], self.stages.pids if self.stages else list,
+                        reads=self.acquisition.reads)
         logger.info("engine started: %s -> %s", self._source_name, self.session_dir)
 
     def _wait_for_stages(self) -> None:
@@ -433,7 +434,7 @@ class Engine(Run[RunSummary]):
         closers: list[Callable[[], Any] | None] = [getattr(self.acquisition, "stop", None)]
         if self.acquisition is None and self.source is not None:
             closers.append(self.source.close)  # built but never opened by the acquisition thread
-        closers += [getattr(self.stages, "stop", None)]
+        closers += [getattr(self.stages, "stop", None), getattr(self.tail, "stop", None)]
         closers += [getattr(self.writer, "close", None)]
         for closer in closers:
             if closer is None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -48,6 +49,18 @@ def split_cpus(allowed: Iterable[int]) -> tuple[set[int], set[int]] | None:
     return {cpus[0]}, set(cpus[1:])
 
 
+def process_threads(pid: int) -> list[int]:
+    """Thread ids of process ``pid`` (Linux ``/proc``; just ``pid`` elsewhere).
+
+    ``sched_setaffinity(pid)`` moves only that one thread; a stage's torch and onnxruntime
+    threads must each be moved.
+    """
+    try:
+        return sorted(int(tid) for tid in os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        return [pid]
+
+
 class TailGuards:
     """The ``config.realtime`` guards of one run.
 
@@ -63,27 +76,34 @@ class TailGuards:
         a recorder).
     allowed_cpus : callable, optional
         The CPUs this process may use (default ``os.sched_getaffinity(0)``).
+    threads_of : callable, optional
+        ``threads_of(pid)``: the thread ids of a stage process (default
+        :func:`process_threads`).
     """
 
     def __init__(self, config: RealtimeConfig, *, warm: Callable[[float], bool] | None = None,
                  reuse_buffers: Callable[[bool], None] | None = None,
                  set_affinity: Callable[[int, set[int]], None] | None = None,
-                 allowed_cpus: Callable[[], Iterable[int]] | None = None) -> None:  # fmt: skip
+                 allowed_cpus: Callable[[], Iterable[int]] | None = None,
+                 threads_of: Callable[[int], list[int]] | None = None) -> None:  # fmt: skip
         self.config = config
         self._warm = warm
         self._reuse_buffers = reuse_buffers
         self._set_affinity = set_affinity or getattr(os, "sched_setaffinity", None)
         self._allowed = allowed_cpus or (lambda: os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity")
                                          else range(os.cpu_count() or 1))  # fmt: skip
+        self._threads_of = threads_of or process_threads
         self.pinned: dict[str, Any] = {}
         self.collections = 0
         self.collect_s = 0.0
         self._gc_was_enabled: bool | None = None
         self._since_full = 0
         self._last_collect = time.monotonic()
-        self._hot_thread_id: int | None = None
-        self._stage_pids: list[int] = []
+        self._hot: list[int] = []
+        self._stage_pids: Callable[[], Iterable[int | None]] = list
         self._reads: ReadPlanner | None = None
+        self._lock = threading.Lock()
+        self._stopped = False
 
     def acquisition_kwargs(self) -> dict[str, Any]:
         """``AcquisitionThread`` arguments of the busy poll and the warm-up."""
@@ -91,81 +111,93 @@ class TailGuards:
         if self._warm is not None:
             warm = self._warm
 
-            def on_approach(due_in_s: float) -> None:
-                if self.config.warm_before_due:  # read at each window: apply() may switch it
-                    warm(due_in_s)
+            def on_approach(due_in_s: float) -> bool:
+                # read at each window: apply() may switch it
+                return bool(self.config.warm_before_due and warm(due_in_s))
 
         return {"busy_poll_s": self.config.busy_poll_ms / 1e3, "on_approach": on_approach}
 
-    def start(self, hot_thread_id: int | None, stage_pids: Iterable[int | None],
+    def start(self, hot_thread_ids: Iterable[int | None], stage_pids: Callable[[], Iterable[int | None]] = list,
               reads: ReadPlanner | None = None) -> None:  # fmt: skip
         """Pin and turn the collector off, as configured (call once the threads run).
 
-        ``reads`` is the acquisition thread's planner, so that :meth:`apply` can switch
-        the busy poll during the run.
+        Parameters
+        ----------
+        hot_thread_ids : iterable of int
+            OS ids of the threads that decode (pinned to the fast path's CPU).
+        stage_pids : callable
+            The slow stages' process ids, read whenever pinning (a restarted stage has a
+            new one).
+        reads : ReadPlanner, optional
+            The acquisition thread's planner, so that :meth:`apply` can switch the busy
+            poll during the run.
         """
-        self._hot_thread_id = hot_thread_id
-        self._stage_pids = [p for p in stage_pids if p is not None]
-        self._reads = reads
-        if self._reuse_buffers is not None:
-            self._reuse_buffers(self.config.reuse_buffers)
-        if self.config.pin_cores:
-            self._pin(hot_thread_id, self._stage_pids)
-        if self.config.gc_off_hot_path:
-            self._gc_off()
+        with self._lock:
+            self._hot = [t for t in hot_thread_ids if t is not None]
+            self._stage_pids = stage_pids
+            self._reads = reads
+            self._switch(RealtimeConfig(), self.config)
 
     def apply(self, config: RealtimeConfig) -> None:
         """Switch to ``config`` during the run (the benchmark alternates a knob within one
-        session, so that both states see the same machine noise)."""
-        old, self.config = self.config, config
+        session, so that both states see the same machine noise). Ignored after :meth:`stop`."""
+        with self._lock:
+            if self._stopped:
+                return
+            old, self.config = self.config, config
+            self._switch(old, config)
+
+    def _switch(self, old: RealtimeConfig, new: RealtimeConfig) -> None:
         if self._reads is not None:
-            self._reads.busy_poll_s = config.busy_poll_ms / 1e3
+            self._reads.busy_poll_s = new.busy_poll_ms / 1e3
         if self._reuse_buffers is not None:
-            self._reuse_buffers(config.reuse_buffers)
-        if config.pin_cores and not old.pin_cores:
-            self._pin(self._hot_thread_id, self._stage_pids)
-        elif old.pin_cores and not config.pin_cores:
+            self._reuse_buffers(new.reuse_buffers)
+        if new.pin_cores and not old.pin_cores:
+            self._pin()
+        elif old.pin_cores and not new.pin_cores:
             self._unpin()
-        if config.gc_off_hot_path and not old.gc_off_hot_path:
-            self._gc_off()
-        elif old.gc_off_hot_path and not config.gc_off_hot_path:
-            self.stop()
+        if new.gc_off_hot_path and not old.gc_off_hot_path:
+            self._gc_was_enabled = gc.isenabled()
+            gc.freeze()
+            gc.disable()
+            self._last_collect = time.monotonic()
+        elif old.gc_off_hot_path and not new.gc_off_hot_path:
+            self._gc_restore()
 
-    def _gc_off(self) -> None:
-        self._gc_was_enabled = gc.isenabled()
-        gc.freeze()
-        gc.disable()
-        self._last_collect = time.monotonic()
+    def _stage_threads(self) -> list[int]:
+        return [tid for pid in self._stage_pids() if pid is not None for tid in self._threads_of(pid)]
 
-    def _unpin(self) -> None:
-        if self._set_affinity is None or self._hot_thread_id is None:
-            return
-        allowed = set(self._allowed())
-        try:
-            for pid in [self._hot_thread_id, *self._stage_pids]:
-                self._set_affinity(pid, allowed)
-        except OSError as exc:
-            logger.warning("realtime.pin_cores: unpinning failed: %s", exc)
-        self.pinned = {}
-
-    def _pin(self, hot_thread_id: int | None, stage_pids: list[int]) -> None:
+    def _pin(self) -> None:
         split = split_cpus(self._allowed())
-        if split is None or self._set_affinity is None or hot_thread_id is None:
+        if split is None or self._set_affinity is None or not self._hot:
             self.pinned = {"skipped": "fewer than two CPUs allowed, or no sched_setaffinity on this system"}
             logger.warning("realtime.pin_cores: %s; nothing pinned", self.pinned["skipped"])
             return
         hot, others = split
+        stage_threads = self._stage_threads()
         try:
-            self._set_affinity(hot_thread_id, hot)
-            for pid in stage_pids:
-                self._set_affinity(pid, others)
+            for tid in self._hot:
+                self._set_affinity(tid, hot)
+            for tid in stage_threads:
+                self._set_affinity(tid, others)
         except OSError as exc:  # e.g. a container that forbids it: the run goes on unpinned
             self.pinned = {"skipped": f"sched_setaffinity failed: {exc}"}
             logger.warning("realtime.pin_cores: %s", self.pinned["skipped"])
             return
-        self.pinned = {"fast_path_cpus": sorted(hot), "stage_cpus": sorted(others), "stage_pids": stage_pids}
-        logger.info("pinned the acquisition/fast-path thread to CPU %s and %d stage process(es) to %s",
-                    sorted(hot), len(stage_pids), sorted(others))
+        self.pinned = {"fast_path_cpus": sorted(hot), "stage_cpus": sorted(others), "stage_threads": len(stage_threads)}
+        logger.info("pinned %d fast-path thread(s) to CPU %s and %d stage thread(s) to %s",
+                    len(self._hot), sorted(hot), len(stage_threads), sorted(others))
+
+    def _unpin(self) -> None:
+        if self._set_affinity is None:
+            return
+        allowed = set(self._allowed())
+        try:
+            for tid in [*self._hot, *self._stage_threads()]:
+                self._set_affinity(tid, allowed)
+        except OSError as exc:
+            logger.warning("realtime.pin_cores: unpinning failed: %s", exc)
+        self.pinned = {}
 
     def after_window(self) -> None:
         """Fast-path thread, right after a window was published: collect (``gc_off_hot_path``)."""
@@ -189,8 +221,7 @@ class TailGuards:
         self.collections += 1
         self._last_collect = time.monotonic()
 
-    def stop(self) -> None:
-        """Restore the collector's state."""
+    def _gc_restore(self) -> None:
         if self._gc_was_enabled is None:
             return
         gc.unfreeze()
@@ -198,10 +229,16 @@ class TailGuards:
             gc.enable()
         self._gc_was_enabled = None
 
+    def stop(self) -> None:
+        """Restore the collector's state; later :meth:`apply` calls do nothing."""
+        with self._lock:
+            self._stopped = True
+            self._gc_restore()
+
     def stats(self) -> dict[str, Any]:
         """The guards' settings and what they did (for ``summary.json``)."""
         return {**self.config.model_dump(), "pinned": self.pinned or None, "gc_collections": self.collections,
                 "gc_collect_s": round(self.collect_s, 4)}  # fmt: skip
 
 
-__all__ = ["FULL_COLLECT_EVERY", "IDLE_COLLECT_S", "TailGuards", "split_cpus"]
+__all__ = ["FULL_COLLECT_EVERY", "IDLE_COLLECT_S", "TailGuards", "process_threads", "split_cpus"]

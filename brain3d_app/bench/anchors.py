@@ -33,8 +33,9 @@ COMPUTE_RUNS = 500
 COMPUTE_WARMUP = 30
 
 
-def measure_transport(section: Section, prefix: str, config: Config, seconds: float) -> None:
-    """mne-lsl push -> data p50..max for ``seconds`` of the simulator's stream shape.
+def measure_transport(section: Section, prefix: str, config: Config, seconds: float, *, speed: float = 1.0) -> None:
+    """mne-lsl push -> data p50..max for ``seconds`` of the simulator's stream shape, sent
+    ``speed`` times faster than real time (as the session it anchors).
 
     Adds ``<prefix>.anchor.mne_push_to_data.*`` (ms, samples pushed after the first
     second) or a ``missing`` entry saying why (mne-lsl not installed, reader failed).
@@ -58,7 +59,8 @@ def measure_transport(section: Section, prefix: str, config: Config, seconds: fl
         section.missing[name] = "mne-lsl is not installed (pip install mne-lsl)"
         return
     sim = config.source.simulate
-    settings = AcquisitionSettings(minutes=seconds / 60, speed=1.0, rate=float(sim.sfreq), channels=len(config.channels.names),
+    settings = AcquisitionSettings(minutes=seconds * speed / 60, speed=speed, rate=float(sim.sfreq),
+                                   channels=len(config.channels.names),
                                    chunk=1)  # fmt: skip
     source_id = f"brain3d-bench-anchor-{uuid.uuid4().hex[:10]}"
     pub = Publisher(settings, source_id, channel_labels(settings.channels))

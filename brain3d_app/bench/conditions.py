@@ -145,7 +145,7 @@ def compare_conditions(
                     tick(f"{key} anchors", 0.0)
                     from brain3d_app.bench.anchors import measure_compute, measure_transport
 
-                    measure_transport(section, key, config, anchor_s)
+                    measure_transport(section, key, config, anchor_s, speed=speed)
                     measure_compute(section, key, config)
                 run = run_session(config, out_dir / f"session-{key}", duration_s=condition.seconds, speed=speed,
                                   slow_stages=condition.slow_stages, tick=lambda t, k=key: tick(k, t),
@@ -196,7 +196,8 @@ def condition_targets(section: Section) -> list[dict[str, Any]]:
     p99 + back-to-back p99; quiet conditions: push -> image p99 <= 5 ms; every
     condition: busy-poll spinning < 15 % of a core.
     """
-    keys = [k for k in ("slow_on", "slow_off", "loaded") if any(n.startswith(f"{k}.") for n in section.figures)]
+    planned = list(section.info.get("conditions") or {})  # a condition that failed still gets its rows
+    keys = planned or [k for k in ("slow_on", "slow_off", "loaded") if any(n.startswith(f"{k}.") for n in section.figures)]
     rows: list[dict[str, Any]] = []
     for key in keys:
         def value(name: str, key: str = key) -> float | None:
@@ -224,7 +225,7 @@ def condition_targets(section: Section) -> list[dict[str, Any]]:
 def _row(target: str, unit: str, value: float | None, limit: float | None, figure: str,
          strict: bool = False) -> dict[str, Any]:  # fmt: skip
     met = None if value is None or limit is None else (value < limit if strict else value <= limit)
-    note = None if limit is not None else "anchor not measured"
+    note = "not measured" if value is None else (None if limit is not None else "anchor not measured")
     return {"target": target, "unit": unit, "figure": f"pipeline: {figure}", "value": value,
             "limit": None if limit is None else round(limit, 4), "met": met, "device": None, "note": note}  # fmt: skip
 

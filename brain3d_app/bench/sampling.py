@@ -36,7 +36,8 @@ class ResourceUsage:
         all cores (Linux ``steal``; None where not reported). A few percent of steal
         puts multi-millisecond holes into any latency tail on a shared host.
     samples : list of tuple
-        ``(t_s, cpu_percent, rss_mib)`` every period, for timelines.
+        ``(t_s, cpu_percent, rss_mib)`` every period, for timelines (``t_s`` from
+        ``started_monotonic``, ``time.monotonic`` seconds).
     """
 
     wall_s: float
@@ -46,6 +47,7 @@ class ResourceUsage:
     rss_mib_mean: float
     system_cpu_percent: float
     steal_percent: float | None = None
+    started_monotonic: float = 0.0
     samples: list[tuple[float, float, float]] = field(default_factory=list)
 
 
@@ -122,6 +124,7 @@ class ResourceSampler:
             rss_mib_mean=sum(rss_values) / len(rss_values),
             system_cpu_percent=psutil.cpu_percent(None),
             steal_percent=_steal_percent(self._times0, psutil.cpu_times()),
+            started_monotonic=self._t0,
             samples=list(self._samples),
         )
 
@@ -130,7 +133,8 @@ def _steal_percent(before: Any, after: Any) -> float | None:
     """Steal time between two ``psutil.cpu_times()``, percent of all CPU time (None: not reported)."""
     if not hasattr(before, "steal"):
         return None
-    total = sum(after) - sum(before)
+    guest = sum(getattr(after, k, 0.0) - getattr(before, k, 0.0) for k in ("guest", "guest_nice"))
+    total = sum(after) - sum(before) - guest  # guest time is already inside user and nice
     return 100.0 * (after.steal - before.steal) / total if total > 0 else None
 
 

@@ -35,14 +35,21 @@ def test_busy_poll_spins_only_around_the_expected_last_sample() -> None:
     assert planner.next_read(1, now=10.0024).spins  # still within busy_poll after the expected time
     late = planner.next_read(1, now=10.0026)  # a late or chunked sender: block again, bounded spin
     assert not late.spins and late.wait_s == 0.005
-    assert not planner.next_read(2, now=10.0016).spins  # only the window's last sample is polled for
+    planner.arrived(10.002)
+    assert not planner.next_read(2, now=10.0056).spins  # in the window of the sample after next: no spin
 
 
 def test_the_approach_hook_runs_once_per_window_with_the_time_left() -> None:
     seen: list[float] = []
-    planner = ReadPlanner(RATE, 0.005, on_approach=seen.append)
+
+    def approach(due_in_s: float) -> bool:
+        seen.append(due_in_s)
+        return True  # it did work (a warm-up)
+
+    planner = ReadPlanner(RATE, 0.005, on_approach=approach)
     planner.arrived(10.0)
-    planner.next_read(2, now=10.001)
+    after_hook = planner.next_read(2, now=10.001)
+    assert after_hook.wait_s == 0.0 and not after_hook.spins  # re-planned at once with a fresh clock
     planner.next_read(1, now=10.003)
     assert seen == [pytest.approx(2 * PERIOD - 0.001)] and planner.approaches == 1
     planner.next_read(30, now=10.004)  # the window was cut: the next one approaches later

@@ -73,10 +73,12 @@ def test_the_buffer_reusing_preparer_equals_prepare_windows_window_after_window(
     prepare = WindowPreparer(reference, normalization)  # type: ignore[arg-type]
     windows = _windows(batch=3)
     windows[1, 2] = 7.0  # a flat channel
+    windows[2, 3, 100] = np.nan  # a NaN sample: that window becomes zeros (bad_window_policy: feed)
     outputs = []
     for window in windows:
         out = prepare(window)
-        np.testing.assert_allclose(out, prepare_windows(window, reference, normalization), rtol=0, atol=1e-5)  # type: ignore[arg-type]
+        np.testing.assert_allclose(out, prepare_windows(window, reference, normalization), rtol=0, atol=1e-5,  # type: ignore[arg-type]
+                                   equal_nan=normalization == "none")
         outputs.append(out)
     assert outputs[0] is outputs[2]  # one buffer, reused: no array per window
     other = prepare(_windows(batch=1, channels=5)[0])  # a new shape gets new buffers

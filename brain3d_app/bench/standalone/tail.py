@@ -8,7 +8,8 @@ engine. During each session the knob is switched on and off every ``--block`` se
 so both states see the same machine: on a shared VM the hypervisor's steal time moves
 a whole session's p99 by 2x, which separate on and off sessions cannot tell from the
 knob. Windows are assigned to the state active when their last sample was due
-(windows due within :data:`SETTLE_S` after a switch are left out). Each session gives
+(windows due within :data:`SETTLE_S` after a switch, or decoded after the next switch,
+are left out). Each session gives
 one paired figure, push -> image p99 (on) / p99 (off); a knob is kept when the median
 over sessions is <= 0.9 in every condition. Its CPU cost (busy-poll spin, warm-up runs,
 collections, percent of one core while on) and the process's CPU on and off (sampled
@@ -91,16 +92,17 @@ class Switcher:
         if self._thread is not None:
             self._thread.join(2.0)
 
-    def state_at(self, times: Any, column: int) -> list[str | None]:
-        """The state active at each time (None: before the first switch or settling)."""
+    def state_at(self, times: Any, column: int, settle_s: float | None = None) -> list[str | None]:
+        """The state active at each time (None: before the first switch, or within
+        ``settle_s`` after one; default :data:`SETTLE_S` on the LSL clock, column 0)."""
         import bisect
 
+        settle = (SETTLE_S if column == 0 else 0.0) if settle_s is None else settle_s
         starts = [sw[column] for sw in self.switches]
         out: list[str | None] = []
         for t in times:
             k = bisect.bisect_right(starts, t) - 1
-            out.append(None if k < 0 or t - starts[k] < (SETTLE_S if column == 0 else 0.0)
-                       else self.switches[k][2])  # fmt: skip
+            out.append(None if k < 0 or t - starts[k] < settle else self.switches[k][2])
         return out
 
 
@@ -121,9 +123,12 @@ def _session(off: Any, on: Any, folder: Path, seconds: float, slow_stages: bool,
     ends = np.array([r["window_end"] for r in rows], dtype=float)
     image = np.array([r["stamps"]["inference"] for r in rows], dtype=float)
     pushed = push_times_of(ends, *run.push_log) if run.push_log is not None else np.full(ends.shape, np.nan)
-    states = np.array(switcher.state_at(ends, 0), dtype=object)
+    # a window counts for a state only if that state held from its due time to its image
+    at_due = switcher.state_at(ends, 0)
+    at_image = switcher.state_at(image, 0, settle_s=0.0)
+    states = np.array([a if a == b else None for a, b in zip(at_due, at_image)], dtype=object)
     out: dict[str, Any] = {"switches": len(switcher.switches), "summary_realtime": run.summary.get("realtime")}
-    t0 = switcher.switches[0][1] if switcher.switches else 0.0
+    t0 = run.usage.started_monotonic if run.usage is not None else 0.0
     samples = run.usage.samples if run.usage is not None else []
     cpu_states = switcher.state_at([t0 + t for t, _cpu, _rss in samples], 1)
     for state in ("off", "on"):
