@@ -31,15 +31,37 @@ UNITS_TO_UV: dict[str, float] = {
 }  # fmt: skip
 
 
+#: Canonical names of the factors in :data:`UNITS_TO_UV`.
+_CANONICAL = {1e6: "V", 1e3: "mV", 1.0: "uV", 1e-3: "nV"}
+
+
 def unit_factor(units: str) -> float | None:
     """Factor from ``units`` to µV, or None when the spelling is not a known unit.
 
+    Besides the names in :data:`UNITS_TO_UV` (any case), an integer is read as
+    mne-lsl's convention: a power of ten of volts (``"0"`` = V, ``"-6"`` = µV), from
+    -12 to 3.
+
     Examples
     --------
-    >>> unit_factor("V"), unit_factor("microvolts"), unit_factor("counts")
-    (1000000.0, 1.0, None)
+    >>> unit_factor("V"), unit_factor("microvolts"), unit_factor("counts"), unit_factor("-6"), unit_factor("0")
+    (1000000.0, 1.0, None, 1.0, 1000000.0)
     """
-    return UNITS_TO_UV.get(units.strip().lower()) if units else None
+    if not units:
+        return None
+    text = units.strip().lower()
+    if text.lstrip("+-").isdigit() and -12 <= int(text) <= 3:
+        return float(10.0 ** (int(text) + 6))
+    return UNITS_TO_UV.get(text)
+
+
+def canonical_unit(units: str) -> str | None:
+    """``V``, ``mV``, ``uV`` or ``nV`` for a known spelling or mne-lsl exponent (``"-3"`` ->
+    ``mV``); the exponent itself for other powers of ten (``"-12"``); None when unknown."""
+    factor = unit_factor(units)
+    if factor is None:
+        return None
+    return _CANONICAL.get(factor, units.strip())
 
 
 def resolve_units(description: StreamDescription, input_units: str) -> tuple[str, float]:
@@ -245,4 +267,4 @@ class InputFrontEnd:
         return new, values
 
 
-__all__ = ["UNITS_TO_UV", "FrontEndChunk", "InputFrontEnd", "resolve_units", "unit_factor"]
+__all__ = ["UNITS_TO_UV", "FrontEndChunk", "InputFrontEnd", "canonical_unit", "resolve_units", "unit_factor"]

@@ -88,6 +88,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from acquisition.base import Chunk, EventKind, Source, SourceEvent, StreamDescription
+from acquisition.front_end import canonical_unit
 from brain3d.config import Config, LSLSourceConfig
 from brain3d.errors import StreamError
 
@@ -108,23 +109,6 @@ DEFAULT_RATE_MIN_SPAN_S = 4.0
 RATE_UPDATE_S = 0.5
 #: Seconds spent listing visible streams for the "not found" error message.
 LIST_STREAMS_WAIT_S = 1.0
-
-_UNIT_ALIASES = {
-    "microvolts": "uV",
-    "microvolt": "uV",
-    "uv": "uV",
-    "µv": "uV",
-    "μv": "uV",
-    "millivolts": "mV",
-    "millivolt": "mV",
-    "mv": "mV",
-    "volts": "V",
-    "volt": "V",
-    "v": "V",
-    "nanovolts": "nV",
-    "nv": "nV",
-}
-
 
 def _pylsl() -> Any:
     """Import pylsl on first use (after the caller had a chance to set ``LSLAPICFG``)."""
@@ -149,6 +133,9 @@ def build_predicate(
 ) -> str:
     """XPath predicate for ``pylsl.resolve_bypred``: every selector given must match.
 
+    ``type`` matches whatever its case (senders write ``EEG``, ``eeg`` (mne-lsl's
+    ``PlayerLSL``) or ``Eeg``); ``name`` and ``source_id`` match exactly.
+
     Parameters
     ----------
     name, type, source_id : str, optional
@@ -157,14 +144,18 @@ def build_predicate(
     Returns
     -------
     str
-        e.g. ``"name='X' and type='EEG'"``; ``"count(name)>0"`` (any stream) if none given.
+        e.g. ``"name='X' and translate(type, 'ABC...', 'abc...')='eeg'"``;
+        ``"count(name)>0"`` (any stream) if none given.
     """
-    terms = [
-        f"{key}={_xpath_literal(value)}"
-        for key, value in (("name", name), ("type", type), ("source_id", source_id))
-        if value
-    ]
+    terms = [f"{key}={_xpath_literal(value)}" for key, value in (("name", name), ("source_id", source_id)) if value]
+    if type:
+        # XPath 1.0 (liblsl's pugixml) has no lower-case(): fold ASCII with translate()
+        terms.insert(1 if name else 0, f"translate(type, '{_UPPER}', '{_LOWER}')={_xpath_literal(type.lower())}")
     return " and ".join(terms) if terms else "count(name)>0"
+
+
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_LOWER = _UPPER.lower()
 
 
 def describe_stream_info(info: Any) -> str:
@@ -250,7 +241,7 @@ def resolve_stream(
 
 
 def _normalise_unit(unit: str) -> str:
-    return _UNIT_ALIASES.get(unit.strip().lower(), unit.strip())
+    return canonical_unit(unit) or unit.strip()
 
 
 def parse_channels(xml: str, n_channels: int) -> tuple[tuple[str, ...], str]:

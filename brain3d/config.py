@@ -89,7 +89,10 @@ class LSLSourceConfig(_Section):
     Attributes
     ----------
     name, type, source_id : str or None
-        Stream selectors; every one given must match. ``type`` defaults to ``EEG``.
+        Stream selectors; every one given must match. ``type`` defaults to ``EEG`` and
+        matches whatever the case (mne-lsl's ``PlayerLSL`` says ``eeg``); ``name`` and
+        ``source_id`` match exactly. Example: ``--set source.lsl.name=MyHeadset`` picks
+        the EEG stream of that name; ``source.lsl.type=null`` accepts any type.
     resolve_timeout_s : float
         Seconds to look for the stream before failing with the list of visible streams.
     clock_sync, dejitter : bool

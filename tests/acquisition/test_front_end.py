@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from acquisition.base import StreamDescription
-from acquisition.front_end import InputFrontEnd
+from acquisition.front_end import InputFrontEnd, canonical_unit, unit_factor
 from acquisition.grids import GridWindows
 from acquisition.pipeline import AcquisitionThread
 from acquisition.preprocessing import StreamPreprocessor, window_phases
@@ -100,3 +100,15 @@ def test_resetting_the_grids_re_primes_every_grid_from_the_shared_front_end() ->
     for preprocessor, _ in grids.chains:
         out = preprocessor.process_front(front)
         assert np.nanmax(np.abs(out.data)) < 5.0  # band-passed DC: primed, no 1000 µV step response
+
+
+@pytest.mark.parametrize(("declared", "factor", "canonical"), [
+    ("microvolts", 1.0, "uV"), ("µV", 1.0, "uV"), ("μV", 1.0, "uV"), ("UV", 1.0, "uV"),
+    ("millivolts", 1e3, "mV"), ("mV", 1e3, "mV"), ("volts", 1e6, "V"), ("V", 1e6, "V"), ("nV", 1e-3, "nV"),
+    ("0", 1e6, "V"), ("-6", 1.0, "uV"), ("-3", 1e3, "mV"), ("-9", 1e-3, "nV"),  # mne-lsl: powers of ten of volts
+    ("-12", 1e-6, "-12"), ("counts", None, None), ("7", None, None), ("", None, None),
+])  # fmt: skip
+def test_unit_spellings_and_mne_lsl_exponents_give_the_factor_to_microvolts(
+        declared: str, factor: float | None, canonical: str | None) -> None:
+    assert unit_factor(declared) == (None if factor is None else pytest.approx(factor))
+    assert canonical_unit(declared) == canonical

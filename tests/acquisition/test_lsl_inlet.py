@@ -85,9 +85,25 @@ def _push(outlet, t_start: float, n: int, rate: float, first_value: int = 0, chu
 
 
 def test_predicate_and_quoting() -> None:
-    assert build_predicate("A", "EEG", None) == "name='A' and type='EEG'"
+    fold = "translate(type, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+    assert build_predicate("A", "EEG", None) == f"name='A' and {fold}='eeg'"
     assert build_predicate(None, None, None) == "count(name)>0"
     assert build_predicate("it's", None, None) == 'name="it\'s"'
+
+
+@pytest.mark.parametrize("sent_type", ["eeg", "Eeg"])
+def test_the_type_selector_matches_whatever_case_the_sender_writes(sent_type: str) -> None:
+    """mne-lsl's PlayerLSL publishes type 'eeg'; the default selector is 'EEG'."""
+    sid = _sid()
+    info = pylsl.StreamInfo("CaseEEG", sent_type, N_CH, SFREQ, pylsl.cf_float32, sid)
+    outlet = pylsl.StreamOutlet(info)
+    source = LSLInletSource(_config(sid))
+    try:
+        source.open()
+        assert source.description.n_channels == N_CH
+    finally:
+        source.close()
+        del outlet
 
 
 def test_parse_channels_fallbacks() -> None:
@@ -296,3 +312,11 @@ def test_unrecoverable_stream_ends() -> None:
             kinds += [e.kind for e in source.drain_events()]
         assert kinds == [EventKind.STREAM_LOST, EventKind.END_OF_STREAM]
         assert source.read(timeout=0.0) is None  # ended: no crash, no data
+
+
+def test_mne_lsl_unit_exponents_are_read_as_powers_of_ten_of_volts() -> None:
+    """mne-lsl writes each channel's unit as an exponent: '0' is volts, '-6' microvolts."""
+    xml = ("<info><desc><channels><channel><label>Fz</label><unit>0</unit></channel>"
+           "<channel><label>Cz</label><unit>0</unit></channel></channels></desc></info>")
+    assert parse_channels(xml, 2) == (("Fz", "Cz"), "V")
+    assert parse_channels(xml.replace(">0<", ">-6<"), 2)[1] == "uV"
