@@ -376,6 +376,20 @@ def push_times_of(window_ends: np.ndarray, due: np.ndarray, pushed: np.ndarray) 
     return out
 
 
+def decoded_push_times(run: SessionRun) -> dict[str, np.ndarray]:
+    """Per decoded window (LSL clock, s): ``end`` (its last sample's due time), ``buffered``
+    (cut; NaN if unstamped), ``inference`` (image) and ``pushed`` (the sender's push of
+    that sample; NaN where unknown, all NaN without a push log)."""
+    rows = [r for r in run.traces if isinstance(r.get("stamps"), dict) and "inference" in r["stamps"]]
+    ends = np.array([r["window_end"] for r in rows], dtype=float)
+    return {
+        "end": ends,
+        "buffered": np.array([r["stamps"].get("buffered", np.nan) for r in rows], dtype=float),
+        "inference": np.array([r["stamps"]["inference"] for r in rows], dtype=float),
+        "pushed": push_times_of(ends, *run.push_log) if run.push_log is not None else np.full(ends.shape, np.nan),
+    }
+
+
 def add_push_figures(section: Section, prefix: str, run: SessionRun) -> None:
     """``push_to_image`` (push of a window's last sample -> decoded image), ``push_to_window``
     (-> the window cut) and the sender's lateness at window ends, from the sender's push
@@ -383,14 +397,11 @@ def add_push_figures(section: Section, prefix: str, run: SessionRun) -> None:
     if run.push_log is None:
         section.missing[f"{prefix}.push_to_image"] = "the sender kept no push log (a replay)"
         return
-    rows = [r for r in run.traces if isinstance(r.get("stamps"), dict) and "inference" in r["stamps"]]
-    ends = np.array([r["window_end"] for r in rows], dtype=float)
-    inference = np.array([r["stamps"]["inference"] for r in rows], dtype=float)
-    pushed = push_times_of(ends, *run.push_log)
+    times = decoded_push_times(run)
+    ends, buffered, inference, pushed = times["end"], times["buffered"], times["inference"], times["pushed"]
     known = np.isfinite(pushed)
     section.add_latency(f"{prefix}.push_to_image", (inference[known] - pushed[known]) * 1e3,
                         device=run.provider or None)  # fmt: skip
-    buffered = np.array([r["stamps"].get("buffered", np.nan) for r in rows], dtype=float)
     cut = known & np.isfinite(buffered)
     section.add_latency(f"{prefix}.push_to_window", (buffered[cut] - pushed[cut]) * 1e3)
     section.add_latency(f"{prefix}.sender_lateness_at_window_end", (pushed[known] - ends[known]) * 1e3)

@@ -112,17 +112,15 @@ def _session(off: Any, on: Any, folder: Path, seconds: float, slow_stages: bool,
     import numpy as np
 
     from brain3d.latency import latency_figures
-    from brain3d_app.bench.pipeline import push_times_of, run_session
+    from brain3d_app.bench.pipeline import decoded_push_times, run_session
 
     switcher = Switcher(off, on, block_s, first)
     try:
         run = run_session(off, folder, duration_s=seconds, slow_stages=slow_stages, on_streaming=switcher)
     finally:
         switcher.close()
-    rows = [r for r in run.traces if isinstance(r.get("stamps"), dict) and "inference" in r["stamps"]]
-    ends = np.array([r["window_end"] for r in rows], dtype=float)
-    image = np.array([r["stamps"]["inference"] for r in rows], dtype=float)
-    pushed = push_times_of(ends, *run.push_log) if run.push_log is not None else np.full(ends.shape, np.nan)
+    times = decoded_push_times(run)
+    ends, image, pushed = times["end"], times["inference"], times["pushed"]
     # a window counts for a state only if that state held from its due time to its image
     at_due = switcher.state_at(ends, 0)
     at_image = switcher.state_at(image, 0, settle_s=0.0)
